@@ -1,0 +1,50 @@
+# Perkline: `make demo` to try it, `make test` to check it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PORT ?= 8000
+NAME ?=
+SCALE ?= quick
+
+.PHONY: demo test lint format bench venv clean
+
+venv: $(INSTALLED)
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+demo: export DEBUG ?= 1
+demo: $(INSTALLED)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --output var/demo.json --reuse
+	@echo ""
+	@echo "Perkline is starting on http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server, worker and beat)"
+	@echo "  partner API docs http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  operator admin   http://127.0.0.1:$(PORT)/admin/"
+	@echo "  health           http://127.0.0.1:$(PORT)/healthz?deep=1"
+	@echo "  logins           var/demo.json"
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" PERKLINE_PORT=$(PORT) $(BIN)/honcho -f Procfile start
+
+test: $(INSTALLED)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: export DEBUG ?= 1
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(NAME) --scale $(SCALE)
+
+clean:
+	rm -rf var/ $(VENV)

@@ -1,0 +1,120 @@
+"""The partner API's error envelope, for every error under /api/ (partner-api.md).
+
+`{"error": {"type", "code", "message", "param"}}`, where `type` follows the status. Domain
+errors keep their own stable `code`; their status comes from the family they belong to.
+No request, however malformed, gets a 5xx page or HTML from here.
+"""
+
+import logging
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from loyalty.core import errors as domain
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+_TYPE_BY_STATUS = {
+    401: "authentication",
+    403: "permission",
+    404: "not_found",
+    409: "conflict",
+    429: "rate_limit",
+}
+
+_STATUS_BY_DOMAIN_FAMILY: tuple[tuple[type[domain.DomainError], int], ...] = (
+    (domain.NotFound, 404),
+    (domain.Conflict, 409),
+    (domain.Invalid, 400),
+    (domain.PermissionDenied, 403),
+    (domain.Refused, 422),
+)
+
+_CODE_BY_DRF_ERROR: tuple[tuple[type[drf.APIException], str], ...] = (
+    (drf.ParseError, "malformed_json"),
+    (drf.UnsupportedMediaType, "malformed_json"),
+    (drf.ValidationError, "validation_error"),
+    (drf.AuthenticationFailed, "authentication_failed"),
+    (drf.NotAuthenticated, "authentication_failed"),
+    (drf.PermissionDenied, "permission_denied"),
+    (drf.NotFound, "not_found"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.Throttled, "rate_limited"),
+)
+
+
+def error_type(status: int) -> str:
+    if status >= 500:
+        return "api_error"
+    return _TYPE_BY_STATUS.get(status, "invalid_request")
+
+
+def error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"type": error_type(status), "code": code, "message": message, "param": param}}
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def domain_error_status(exc: domain.DomainError) -> int:
+    for family, status in _STATUS_BY_DOMAIN_FAMILY:
+        if isinstance(exc, family):
+            return status
+    return 422
+
+
+def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, str]:
+    """The first message in DRF's nested error detail and the dotted path to its field."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                return _first_validation_error(value, path)
+            return _first_validation_error(value, f"{path}.{key}" if path else str(key))
+    if isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if value in ({}, [], None):
+                continue
+            nested = isinstance(value, (dict, list))
+            return _first_validation_error(value, f"{path}[{index}]" if nested else path)
+    return (path or None), str(detail)
+
+
+def _drf_error(exc: drf.APIException) -> tuple[int, str, str, str | None]:
+    code = next((c for kind, c in _CODE_BY_DRF_ERROR if isinstance(exc, kind)), "")
+    status = exc.status_code
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return 400, code, "Send a JSON body with Content-Type: application/json.", None
+    if isinstance(exc, drf.ValidationError):
+        param, message = _first_validation_error(exc.detail)
+        return status, code, message, param
+    return status, code or str(exc.default_code), str(exc.detail), None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's hook: every exception raised in an API view becomes the envelope."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, domain.DomainError):
+        status, code, message, param = domain_error_status(exc), exc.code, exc.message, exc.param
+    elif isinstance(exc, (Http404, DjangoPermissionDenied)):
+        drf_exc = drf.NotFound() if isinstance(exc, Http404) else drf.PermissionDenied()
+        status, code, message, param = _drf_error(drf_exc)
+    elif isinstance(exc, drf.APIException):
+        status, code, message, param = _drf_error(exc)
+        if isinstance(exc, drf.Throttled):
+            headers["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 1)))
+    else:
+        log.exception("unexpected error in %s", context.get("view").__class__.__name__)
+        status, code, message, param = 500, "internal_error", "Something went wrong on our side.", None
+    return Response(error_body(status, code, message, param), status=status, headers=headers)
+
+
+def envelope_response(status: int, code: str, message: str) -> JsonResponse:
+    """For errors raised outside DRF's views (unknown paths, failures in middleware)."""
+    return JsonResponse(error_body(status, code, message), status=status)
