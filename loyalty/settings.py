@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "loyalty.core",
+    "loyalty.members",
+    "loyalty.scoring",
     "perks.api",
     "demo",
 ]

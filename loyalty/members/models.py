@@ -1,0 +1,77 @@
+from functools import partial
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.core.refs import new_ref, ref_field_length
+
+MEMBER_REF_PREFIX = "mem"
+
+
+class Dimension(models.TextChoices):
+    """The five kinds of commercial data a member may consent to share."""
+
+    PAYMENT_HISTORY = "payment_history", _("Payment history")
+    FULFILMENT = "fulfilment", _("Fulfilment")
+    TENURE = "tenure", _("Tenure and activity")
+    IDENTITY = "identity", _("Identity verification")
+    ASSETS = "assets", _("Declared assets")
+
+
+class Locale(models.TextChoices):
+    ENGLISH = "en", "English"
+    SIMPLIFIED_CHINESE = "zh-hans", "简体中文"
+
+
+class Member(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member")
+    ref = models.CharField(
+        max_length=ref_field_length(MEMBER_REF_PREFIX),
+        unique=True,
+        editable=False,
+        default=partial(new_ref, MEMBER_REF_PREFIX),
+    )
+    display_name = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=8, choices=Locale.choices, default=Locale.ENGLISH)
+    email_verified = models.BooleanField(default=False)
+    phone = models.CharField(max_length=32, blank=True)
+    phone_verified = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class Consent(models.Model):
+    """A member's current choice for one dimension; `ConsentChange` keeps every choice made."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    dimension = models.CharField(max_length=20, choices=Dimension.choices)
+    granted = models.BooleanField()
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "dimension"], name="consent_one_per_dimension"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.dimension} {'granted' if self.granted else 'withdrawn'}"
+
+
+class ConsentChange(models.Model):
+    """Append-only history of consent: a row each time a member grants or withdraws."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_changes")
+    dimension = models.CharField(max_length=20, choices=Dimension.choices)
+    granted = models.BooleanField()
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "changed_at"])]
+
+    def __str__(self) -> str:
+        choice = "granted" if self.granted else "withdrawn"
+        return f"{self.member_id} {self.dimension} {choice} at {self.changed_at:%Y-%m-%d %H:%M}"
