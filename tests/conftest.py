@@ -22,8 +22,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_services(worker_id: str) -> Iterator[None]:
     """Parallel test processes share Redis and the broker: give each its own keys and queue."""
-    settings.CACHES["default"]["KEY_PREFIX"] = f"perkline-test-{worker_id}"
     queue = isolate_queue()
+    settings.CACHES["default"]["KEY_PREFIX"] = queue
     yield
     drop_queue(queue)
 
