@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_services(worker_id: str) -> Iterator[None]:
+def _isolated_services() -> Iterator[None]:
     """Parallel test processes share Redis and the broker: give each its own keys and queue."""
     queue = isolate_queue()
     settings.CACHES["default"]["KEY_PREFIX"] = queue

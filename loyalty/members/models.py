@@ -75,3 +75,24 @@ class ConsentChange(models.Model):
     def __str__(self) -> str:
         choice = "granted" if self.granted else "withdrawn"
         return f"{self.member_id} {self.dimension} {choice} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """Something a member should be told (points about to expire, a voucher redeemed).
+
+    Written in the transaction that caused it; surfaces (the app, later e-mail or push) show
+    and deliver them. `dedupe_key` makes the job that writes one safe to run twice.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.member_id}"
