@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "loyalty.core",
     "loyalty.members",
     "loyalty.scoring",
+    "perks.merchants",
+    "perks.catalog",
+    "perks.vouchers",
     "perks.api",
     "demo",
 ]
