@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Conflict, Invalid
 from perks.merchants.models import (
+    WEBHOOK_RETRY_WINDOW,
     AttemptOutcome,
     DeliveryStatus,
     Merchant,
@@ -65,8 +66,6 @@ SIGNATURE_HEADER = "Perkline-Signature"
 
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 10
-# How long an attempt may be in flight before the delivery may be tried again.
-ATTEMPT_LEASE = timedelta(seconds=60)
 # How long a queued delivery may wait for a worker before the sweeper queues it again.
 DISPATCH_LEASE = timedelta(minutes=5)
 RETRY_BASE = timedelta(seconds=30)
@@ -198,7 +197,7 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> Webhoo
             status=DeliveryStatus.PENDING,
             next_attempt_at=now,
             dispatched_at=now,
-            deadline=now + (delivery.deadline - delivery.created_at),
+            deadline=now + WEBHOOK_RETRY_WINDOW,
             completed_at=None,
         )
         if not restarted:
@@ -269,7 +268,7 @@ def _attempt_start(delivery_id: int) -> tuple[WebhookAttempt, WebhookDelivery] |
         number = delivery.attempt_count + 1
         attempt = WebhookAttempt.objects.create(delivery=delivery, number=number, started_at=now)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            attempt_count=number, next_attempt_at=now + ATTEMPT_LEASE
+            attempt_count=number, next_attempt_at=now + _attempt_lease()
         )
     return attempt, delivery
 
@@ -332,12 +331,16 @@ def _post(endpoint: WebhookEndpoint, body: bytes) -> _Result:
     )
 
 
+def _attempt_lease() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOK_ATTEMPT_LEASE_SECONDS)
+
+
 def _ms_since(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 
 def _endpoint_url(url: str) -> str:
-    """https to a public host; plain http only to this machine, and only in DEBUG (tests, demo)."""
+    """https to a public host; plain http only to this machine, and only where allowed (demo, tests)."""
     url = (url or "").strip()
     try:
         URLValidator(schemes=["https", "http"])(url)
@@ -350,7 +353,7 @@ def _endpoint_url(url: str) -> str:
     if parts.username or parts.password:
         raise Invalid("Leave credentials out of the URL; verify the signature instead.", param="url")
     local = _is_loopback(host)
-    if local and not settings.DEBUG:
+    if local and not settings.WEBHOOK_ALLOW_LOOPBACK:
         raise Invalid("Webhooks cannot be sent to this machine.", param="url")
     if parts.scheme != "https" and not local:
         raise Invalid("Webhook URLs must use https.", param="url")
