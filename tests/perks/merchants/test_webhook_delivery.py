@@ -1,6 +1,7 @@
 """Webhooks out, against a real HTTP server on the loopback, a real worker and a killed one."""
 
 import hashlib
+import itertools
 import hmac
 import json
 import time
@@ -147,7 +148,7 @@ def test_an_unreachable_endpoint_is_given_up_after_24_hours_then_retried_by_hand
     assert attempts[-1].started_at <= delivery.deadline
     assert all(a.outcome == AttemptOutcome.FAILED and "ConnectionError" in a.error for a in attempts)
     assert 10 <= len(attempts) <= 20
-    gaps = [b.started_at - a.started_at for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b.started_at - a.started_at for a, b in itertools.pairwise(attempts)]
     assert max(gaps) <= RETRY_CAP + timedelta(seconds=1)
 
     owner = created.endpoint.merchant.staff.get().user
@@ -193,7 +194,8 @@ def test_the_sweeper_queues_a_retry_once_it_is_due(celery_worker):
             assert webhook_deliveries_dispatch() == 0  # already on the queue
             wait_until(lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.SUCCEEDED)
 
-    assert [r.body for r in receiver.received][0] == receiver.received[1].body
+    first, second = receiver.received
+    assert first.body == second.body
 
 
 @pytest.mark.postgres

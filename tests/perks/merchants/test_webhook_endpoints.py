@@ -85,9 +85,13 @@ def test_emit_writes_one_delivery_per_subscribed_active_endpoint(merchant, owner
 def test_emit_belongs_to_the_callers_transaction(merchant, owner):
     webhook_endpoint_create(merchant=merchant, actor=owner, url=HTTPS, event_types=["voucher.redeemed"])
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        webhook_emit(merchant=merchant, type="voucher.redeemed", data={})
-        raise RuntimeError("the redemption failed after all")
+    def redeem_then_fail():
+        with transaction.atomic():
+            webhook_emit(merchant=merchant, type="voucher.redeemed", data={})
+            raise RuntimeError("the redemption failed after all")
+
+    with pytest.raises(RuntimeError):
+        redeem_then_fail()
 
     assert not WebhookEvent.objects.exists()
     assert not WebhookDelivery.objects.exists()
