@@ -1,8 +1,8 @@
 """Webhooks out, against a real HTTP server on the loopback, a real worker and a killed one."""
 
 import hashlib
-import itertools
 import hmac
+import itertools
 import json
 import time
 from datetime import timedelta
