@@ -32,7 +32,7 @@ def noisy_png(size=(256, 256)) -> bytes:
 
 
 def png_claiming(width: int, height: int) -> bytes:
-    """A tiny, well-formed PNG whose header claims `width`×`height` pixels."""
+    """A tiny, well-formed PNG whose header claims `width` by `height` pixels."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
