@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from loyalty.scoring.models import Tier
 from perks.catalog.models import LimitPeriod, Perk, PerkStatus
+from perks.merchants.models import MerchantStatus
 
 # draft → active ↔ paused → archived. A draft may be discarded and a live perk withdrawn
 # at once (archived); nothing leaves archived.
@@ -22,9 +23,10 @@ def perk_transition_allowed(current: str, to: str) -> bool:
 
 
 def perk_is_live(*, perk: Perk, at: datetime) -> bool:
-    """Active, and `at` inside its validity window."""
+    """Active, `at` inside its validity window, at a merchant in good standing."""
     return (
         perk.status == PerkStatus.ACTIVE
+        and perk.merchant.status == MerchantStatus.ACTIVE
         and perk.valid_from <= at
         and (perk.valid_until is None or at < perk.valid_until)
     )

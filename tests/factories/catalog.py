@@ -4,7 +4,7 @@ from perks.catalog.models import Perk, PerkStatus, PerkType
 from tests.factories.merchants import MerchantFactory
 
 
-class PerkFactory(factory.django.DjangoModelFactory):
+class PerkFactory(factory.django.DjangoModelFactory[Perk]):
     """An active free coffee; pass `type` and `params` together for another kind."""
 
     class Meta:

@@ -5,7 +5,7 @@ from perks.merchants.permissions import Role
 from tests.factories.auth import UserFactory
 
 
-class MerchantFactory(factory.django.DjangoModelFactory):
+class MerchantFactory(factory.django.DjangoModelFactory[Merchant]):
     class Meta:
         model = Merchant
 
@@ -14,7 +14,7 @@ class MerchantFactory(factory.django.DjangoModelFactory):
     category = Category.COFFEE
 
 
-class LocationFactory(factory.django.DjangoModelFactory):
+class LocationFactory(factory.django.DjangoModelFactory[Location]):
     class Meta:
         model = Location
 
@@ -23,7 +23,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"LOC-{n}")
 
 
-class StaffFactory(factory.django.DjangoModelFactory):
+class StaffFactory(factory.django.DjangoModelFactory[Staff]):
     class Meta:
         model = Staff
 

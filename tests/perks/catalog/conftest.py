@@ -6,9 +6,9 @@ from tests.factories import MerchantFactory, StaffFactory
 
 @pytest.fixture
 def merchant(db):
-    return MerchantFactory(category="car_rental")
+    return MerchantFactory.create(category="car_rental")
 
 
 @pytest.fixture
 def owner(merchant):
-    return StaffFactory(merchant=merchant, role=Role.OWNER).user
+    return StaffFactory.create(merchant=merchant, role=Role.OWNER).user

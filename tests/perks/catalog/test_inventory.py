@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_take_counts_until_the_inventory_is_gone():
-    perk = PerkFactory(inventory=3)
+    perk = PerkFactory.create(inventory=3)
 
     perk_inventory_take(perk_id=perk.pk)
     perk_inventory_take(perk_id=perk.pk, count=2)
@@ -23,7 +23,7 @@ def test_take_counts_until_the_inventory_is_gone():
 
 
 def test_take_is_all_or_nothing():
-    perk = PerkFactory(inventory=3)
+    perk = PerkFactory.create(inventory=3)
 
     with pytest.raises(InventoryExhausted):
         perk_inventory_take(perk_id=perk.pk, count=4)
@@ -32,7 +32,7 @@ def test_take_is_all_or_nothing():
 
 
 def test_unlimited_inventory_only_counts():
-    perk = PerkFactory(inventory=None)
+    perk = PerkFactory.create(inventory=None)
 
     perk_inventory_take(perk_id=perk.pk, count=1000)
 
@@ -40,7 +40,7 @@ def test_unlimited_inventory_only_counts():
 
 
 def test_take_up_to_takes_what_is_left():
-    perk = PerkFactory(inventory=5)
+    perk = PerkFactory.create(inventory=5)
 
     assert perk_inventory_take_up_to(perk_id=perk.pk, count=3) == 3
     assert perk_inventory_take_up_to(perk_id=perk.pk, count=3) == 2
@@ -51,7 +51,7 @@ def test_take_up_to_takes_what_is_left():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_thirty_concurrent_takers_of_an_inventory_of_five_get_exactly_five():
-    perk = PerkFactory(inventory=5)
+    perk = PerkFactory.create(inventory=5)
 
     outcomes = race(lambda _: perk_inventory_take(perk_id=perk.pk), threads=30)
 
@@ -63,7 +63,7 @@ def test_thirty_concurrent_takers_of_an_inventory_of_five_get_exactly_five():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_chunks_share_out_the_inventory_exactly():
-    perk = PerkFactory(inventory=100)
+    perk = PerkFactory.create(inventory=100)
 
     outcomes = race(lambda _: perk_inventory_take_up_to(perk_id=perk.pk, count=15), threads=10)
 
@@ -75,7 +75,7 @@ def test_concurrent_chunks_share_out_the_inventory_exactly():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_editing_a_perk_while_vouchers_are_issued_loses_no_count(merchant, owner):
-    perk = PerkFactory(merchant=merchant, inventory=None)
+    perk = PerkFactory.create(merchant=merchant, inventory=None)
 
     def act(index):
         if index % 2:

@@ -88,7 +88,7 @@ def test_invalid_fields_are_refused_by_name(merchant, owner, overrides, param):
 
 
 def test_a_cashier_may_not_create_perks_nor_a_key_without_perks_write(merchant, owner):
-    cashier = StaffFactory(merchant=merchant, role=Role.CASHIER).user
+    cashier = StaffFactory.create(merchant=merchant, role=Role.CASHIER).user
     with pytest.raises(RoleForbids):
         create(merchant, cashier)
 
@@ -167,14 +167,14 @@ def test_an_archived_perk_never_changes_again(merchant, owner):
     ],
 )
 def test_the_database_refuses_what_the_services_would(field, value):
-    perk = PerkFactory(inventory=10)
+    perk = PerkFactory.create(inventory=10)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Perk.objects.filter(pk=perk.pk).update(**{field: value})
 
 
 def test_the_database_refuses_both_a_tier_and_a_score():
-    perk = PerkFactory()
+    perk = PerkFactory.create()
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Perk.objects.filter(pk=perk.pk).update(min_tier=Tier.objects.first(), min_score=600)

@@ -34,7 +34,7 @@ def test_the_table_is_draft_active_paused_archived_and_archived_is_final():
 @pytest.mark.parametrize("current", PerkStatus.values)
 @pytest.mark.parametrize("to", PerkStatus.values)
 def test_transition_checks_the_current_state(merchant, owner, current, to):
-    perk = PerkFactory(merchant=merchant, status=current)
+    perk = PerkFactory.create(merchant=merchant, status=current)
 
     if (current, to) in ALLOWED:
         perk_transition(perk=perk, actor=owner, to=to)
@@ -47,7 +47,7 @@ def test_transition_checks_the_current_state(merchant, owner, current, to):
 
 
 def test_the_state_is_read_from_the_database_not_the_callers_copy(merchant, owner):
-    perk = PerkFactory(merchant=merchant, status=PerkStatus.ACTIVE)
+    perk = PerkFactory.create(merchant=merchant, status=PerkStatus.ACTIVE)
     stale = Perk.objects.get(pk=perk.pk)
     perk_transition(perk=perk, actor=owner, to=PerkStatus.ARCHIVED)
 
@@ -57,7 +57,7 @@ def test_the_state_is_read_from_the_database_not_the_callers_copy(merchant, owne
 
 def test_a_perk_past_its_validity_cannot_be_activated(merchant, owner):
     start = timezone.now() - timedelta(days=30)
-    perk = PerkFactory(
+    perk = PerkFactory.create(
         merchant=merchant, status=PerkStatus.PAUSED, valid_from=start, valid_until=start + timedelta(days=1)
     )
 
@@ -68,13 +68,13 @@ def test_a_perk_past_its_validity_cannot_be_activated(merchant, owner):
 
 def test_an_unknown_status_is_invalid(merchant, owner):
     with pytest.raises(Invalid):
-        perk_transition(perk=PerkFactory(merchant=merchant), actor=owner, to="deleted")
+        perk_transition(perk=PerkFactory.create(merchant=merchant), actor=owner, to="deleted")
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_activations_of_a_draft_move_it_once(merchant, owner):
-    perk = PerkFactory(merchant=merchant, status=PerkStatus.DRAFT)
+    perk = PerkFactory.create(merchant=merchant, status=PerkStatus.DRAFT)
 
     outcomes = race(lambda _: perk_transition(perk=perk, actor=owner, to=PerkStatus.ACTIVE), threads=6)
 

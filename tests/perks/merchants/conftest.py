@@ -6,19 +6,19 @@ from tests.factories import MerchantFactory, StaffFactory
 
 @pytest.fixture
 def merchant(db):
-    return MerchantFactory()
+    return MerchantFactory.create()
 
 
 @pytest.fixture
 def owner(merchant):
-    return StaffFactory(merchant=merchant, role=Role.OWNER).user
+    return StaffFactory.create(merchant=merchant, role=Role.OWNER).user
 
 
 @pytest.fixture
 def manager(merchant):
-    return StaffFactory(merchant=merchant, role=Role.MANAGER).user
+    return StaffFactory.create(merchant=merchant, role=Role.MANAGER).user
 
 
 @pytest.fixture
 def cashier(merchant):
-    return StaffFactory(merchant=merchant, role=Role.CASHIER).user
+    return StaffFactory.create(merchant=merchant, role=Role.CASHIER).user

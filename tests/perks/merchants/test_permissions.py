@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("role", Role.values)
 @pytest.mark.parametrize("permission", Permission.values)
 def test_staff_require_follows_the_role_table(merchant, role, permission):
-    user = StaffFactory(merchant=merchant, role=role).user
+    user = StaffFactory.create(merchant=merchant, role=role).user
 
     if permission in ROLE_PERMISSIONS[role]:
         staff_require(user=user, merchant=merchant, permission=permission)
@@ -31,7 +31,7 @@ def test_the_roles_nest_cashier_within_manager_within_owner():
 
 
 def test_staff_of_one_merchant_cannot_act_at_another(owner):
-    other = MerchantFactory()
+    other = MerchantFactory.create()
 
     with pytest.raises(NotStaff):
         staff_require(user=owner, merchant=other, permission=Permission.REDEMPTIONS_CREATE)
@@ -46,7 +46,7 @@ def test_an_inactive_user_is_refused_even_as_owner(merchant, owner):
 
 
 def test_the_operator_may_act_at_any_merchant(merchant):
-    operator = UserFactory(is_superuser=True, is_staff=True)
+    operator = UserFactory.create(is_superuser=True, is_staff=True)
 
     staff_require(user=operator, merchant=merchant, permission=Permission.STAFF_MANAGE)
 
@@ -82,4 +82,4 @@ def test_a_key_never_acts_at_another_merchant(merchant, owner):
     key = api_key_create(merchant=merchant, actor=owner, name="POS", scopes=Scope.values).key
 
     with pytest.raises(ScopeMissing):
-        actor_require(actor=key, merchant=MerchantFactory(), permission=Permission.PERKS_MANAGE)
+        actor_require(actor=key, merchant=MerchantFactory.create(), permission=Permission.PERKS_MANAGE)

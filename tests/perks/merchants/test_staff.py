@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_merchant_create_makes_its_first_owner():
-    owner = UserFactory()
+    owner = UserFactory.create()
 
     merchant = merchant_create(name="Blue Kettle Coffee", category="coffee", owner=owner)
 
@@ -22,17 +22,17 @@ def test_merchant_create_makes_its_first_owner():
 
 
 def test_merchant_create_refuses_a_taken_slug_and_an_unknown_category():
-    merchant_create(name="Blue Kettle", category="coffee", owner=UserFactory())
+    merchant_create(name="Blue Kettle", category="coffee", owner=UserFactory.create())
 
     with pytest.raises(Invalid, match="taken") as taken:
-        merchant_create(name="Blue Kettle", category="coffee", owner=UserFactory())
+        merchant_create(name="Blue Kettle", category="coffee", owner=UserFactory.create())
     assert taken.value.param == "slug"
     with pytest.raises(Invalid, match="Unknown category"):
-        merchant_create(name="Somewhere", category="casino", owner=UserFactory())
+        merchant_create(name="Somewhere", category="casino", owner=UserFactory.create())
 
 
 def test_an_owner_adds_a_cashier_and_it_is_audited(merchant, owner):
-    cashier = UserFactory()
+    cashier = UserFactory.create()
 
     staff_add(merchant=merchant, user=cashier, role=Role.CASHIER, actor=owner)
 
@@ -44,7 +44,7 @@ def test_an_owner_adds_a_cashier_and_it_is_audited(merchant, owner):
 
 def test_a_manager_cannot_manage_staff(merchant, manager):
     with pytest.raises(RoleForbids):
-        staff_add(merchant=merchant, user=UserFactory(), role=Role.CASHIER, actor=manager)
+        staff_add(merchant=merchant, user=UserFactory.create(), role=Role.CASHIER, actor=manager)
 
 
 def test_the_last_owner_can_be_neither_removed_nor_demoted(merchant, owner):
@@ -55,7 +55,7 @@ def test_the_last_owner_can_be_neither_removed_nor_demoted(merchant, owner):
 
 
 def test_with_a_second_owner_one_may_step_down(merchant, owner):
-    second = UserFactory()
+    second = UserFactory.create()
     staff_add(merchant=merchant, user=second, role=Role.OWNER, actor=owner)
 
     staff_role_change(merchant=merchant, user=owner, role=Role.MANAGER, actor=second)
@@ -66,7 +66,7 @@ def test_with_a_second_owner_one_may_step_down(merchant, owner):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_owners_removing_each_other_at_once_leave_one(merchant, owner):
-    second = UserFactory()
+    second = UserFactory.create()
     staff_add(merchant=merchant, user=second, role=Role.OWNER, actor=owner)
     pairs = [(owner, second), (second, owner)]
 

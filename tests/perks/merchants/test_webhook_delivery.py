@@ -38,8 +38,8 @@ def verify_signature(header: str, body: bytes, secret: str, *, tolerance_seconds
 
 
 def endpoint_for(receiver, merchant=None, types=("voucher.redeemed",)):
-    merchant = merchant or MerchantFactory()
-    owner = StaffFactory(merchant=merchant).user
+    merchant = merchant or MerchantFactory.create()
+    owner = StaffFactory.create(merchant=merchant).user
     return webhook_endpoint_create(merchant=merchant, actor=owner, url=receiver.url, event_types=types)
 
 
@@ -48,6 +48,13 @@ def emit_one(created, data=None):
         merchant=created.endpoint.merchant, type="voucher.redeemed", data=data or {"uses": 1}
     )
     return event, WebhookDelivery.objects.get(event=event)
+
+
+def attempt_now(delivery):
+    """Run the delivery task's body here; it must find the delivery due."""
+    attempt = webhook_delivery_attempt(delivery_id=delivery.pk)
+    assert attempt is not None
+    return attempt
 
 
 def wait_until(condition, *, seconds=WAIT_SECONDS, poke=None):
@@ -67,7 +74,7 @@ def test_a_delivery_posts_the_event_signed_and_records_the_attempt():
         created = endpoint_for(receiver)
         event, delivery = emit_one(created, {"voucher": "ABCD-EFGH-JKMN-P", "amount": "120.00"})
 
-        attempt = webhook_delivery_attempt(delivery_id=delivery.pk)
+        attempt = attempt_now(delivery)
 
     (request,) = receiver.received
     assert verify_signature(request.headers["Perkline-Signature"], request.body, created.secret)
@@ -106,16 +113,16 @@ def test_a_failure_is_recorded_and_retried_after_a_backoff_until_it_succeeds():
         _, delivery = emit_one(created)
         start = timezone.now()
 
-        first = webhook_delivery_attempt(delivery_id=delivery.pk)
+        first = attempt_now(delivery)
         assert webhook_delivery_attempt(delivery_id=delivery.pk) is None  # not due yet: a duplicate task
         delivery.refresh_from_db()
         first_wait = delivery.next_attempt_at - first.finished_at
         with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1)):
-            second = webhook_delivery_attempt(delivery_id=delivery.pk)
+            second = attempt_now(delivery)
         delivery.refresh_from_db()
         second_wait = delivery.next_attempt_at - second.finished_at
         with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1)):
-            third = webhook_delivery_attempt(delivery_id=delivery.pk)
+            third = attempt_now(delivery)
 
     assert (first.outcome, first.status_code, first.error) == (AttemptOutcome.FAILED, 500, "HTTP 500")
     assert first.response_excerpt == "answered 500"
