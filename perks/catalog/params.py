@@ -102,9 +102,11 @@ class _Reader:
             raise Invalid(f"{key} is one of {', '.join(choices)}.", param=self.param(key))
         return str(value)
 
-    def currency(self, key: str = "currency", *, required: bool = True) -> str | None:
-        value = self._get(key, required)
-        return None if value is None else currency_code(value, param=self.param(key))
+    def currency(self, key: str = "currency") -> str:
+        return currency_code(self._get(key, True), param=self.param(key))
+
+    def optional_currency(self, key: str = "currency") -> str | None:
+        return self.currency(key) if self._get(key, False) is not None else None
 
     def currencies(self, key: str) -> tuple[str, ...]:
         value = self._get(key, False) or []
@@ -112,13 +114,15 @@ class _Reader:
             raise Invalid(f"{key} is a list of ISO 4217 codes.", param=self.param(key))
         return tuple(sorted({currency_code(code, param=self.param(key)) for code in value}))
 
-    def amount(self, key: str, currency: str | None, *, required: bool = False) -> Decimal | None:
-        value = self._get(key, required)
-        if value is None:
+    def amount(self, key: str, currency: str) -> Decimal:
+        return amount_parse(self._get(key, True), currency=currency, param=self.param(key), positive=True)
+
+    def optional_amount(self, key: str, currency: str | None) -> Decimal | None:
+        if self._get(key, False) is None:
             return None
         if currency is None:
             raise Invalid(f"{key} needs a currency.", param=self.param("currency"))
-        return amount_parse(value, currency=currency, param=self.param(key), positive=True)
+        return self.amount(key, currency)
 
     def percent(self, key: str) -> Decimal | None:
         value = self._get(key, False)
@@ -147,10 +151,7 @@ class _Reader:
 
 def _deposit_waiver(r: _Reader) -> DepositWaiverParams:
     currency = r.currency()
-    max_amount = r.amount("max_amount", currency, required=True)
-    if currency is None or max_amount is None:  # required above; this tells the type checker
-        raise AssertionError("required parameters were read as missing")
-    return DepositWaiverParams(max_amount=max_amount, currency=currency)
+    return DepositWaiverParams(max_amount=r.amount("max_amount", currency), currency=currency)
 
 
 def _fx_margin(r: _Reader) -> FxMarginParams:
@@ -170,19 +171,19 @@ def _access_pass(r: _Reader) -> AccessPassParams:
 
 def _free_item(r: _Reader) -> FreeItemParams:
     item = r.text("item")
-    currency = r.currency(required=False)
-    return FreeItemParams(item=item, max_value=r.amount("max_value", currency), currency=currency)
+    currency = r.optional_currency()
+    return FreeItemParams(item=item, max_value=r.optional_amount("max_value", currency), currency=currency)
 
 
 def _discount(r: _Reader) -> DiscountParams:
     percent = r.percent("percent")
-    currency = r.currency(required=False)
+    currency = r.optional_currency()
     params = DiscountParams(
         percent=percent,
-        amount_off=r.amount("amount_off", currency),
+        amount_off=r.optional_amount("amount_off", currency),
         currency=currency,
-        min_spend=r.amount("min_spend", currency),
-        max_discount=r.amount("max_discount", currency),
+        min_spend=r.optional_amount("min_spend", currency),
+        max_discount=r.optional_amount("max_discount", currency),
     )
     if (params.percent is None) == (params.amount_off is None):
         raise Invalid("A discount is either a percent or an amount_off, not both.", param=r.param("percent"))
