@@ -196,3 +196,12 @@ def _wait(condition, seconds=30):
     while not condition():
         assert time.monotonic() < deadline, "the worker did not finish in time"
         time.sleep(0.1)
+
+
+def test_image_url_serves_the_original_until_its_rendition_exists(media):
+    name = images.image_store(clean=image_clean(encoded("PNG", size=(800, 400))), directory="perks/test")
+
+    assert images.image_url(name, kind="perk", size=600) == default_storage.url(name)
+    renditions_make(name=name, kind="perk")
+    assert images.image_url(name, kind="perk", size=600) == default_storage.url(rendition_name(name, 640))
+    assert images.image_url(name, kind="perk", size=5000) == default_storage.url(rendition_name(name, 1280))

@@ -4,7 +4,9 @@ from django.db import transaction
 from loyalty.core.errors import Invalid
 from perks.merchants.errors import RoleForbids
 from perks.merchants.models import AuditEntry, WebhookDelivery, WebhookEvent
+from perks.merchants.selectors import webhook_deliveries_of_merchant, webhook_endpoints_of_merchant
 from perks.merchants.services import webhook_emit, webhook_endpoint_create, webhook_endpoint_update
+from tests.factories import MerchantFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,17 @@ def test_emit_belongs_to_the_callers_transaction(merchant, owner):
 def test_emit_refuses_a_type_nobody_can_subscribe_to(merchant):
     with pytest.raises(Invalid):
         webhook_emit(merchant=merchant, type="voucher.teleported", data={})
+
+
+def test_a_merchant_sees_only_its_own_endpoints_and_deliveries(merchant, owner):
+    mine = webhook_endpoint_create(merchant=merchant, actor=owner, url=HTTPS, event_types=["voucher.issued"])
+    other = MerchantFactory.create()
+    other_owner = StaffFactory.create(merchant=other).user
+    webhook_endpoint_create(merchant=other, actor=other_owner, url=HTTPS, event_types=["voucher.issued"])
+    webhook_emit(merchant=merchant, type="voucher.issued", data={})
+    webhook_emit(merchant=other, type="voucher.issued", data={})
+
+    assert list(webhook_endpoints_of_merchant(merchant=merchant)) == [mine.endpoint]
+    (delivery,) = webhook_deliveries_of_merchant(merchant=merchant)
+    assert delivery.endpoint == mine.endpoint
+    assert not webhook_deliveries_of_merchant(merchant=merchant, status="failed").exists()
