@@ -1,4 +1,5 @@
 import re
+import secrets
 
 import pytest
 from hypothesis import assume, given
@@ -105,3 +106,15 @@ def test_bulk_codes_use_every_symbol_in_every_position():
 
     for position in range(12):
         assert {code[position] for code in codes} == set(SYMBOLS)
+
+
+def test_equal_draws_are_replaced_until_the_batch_is_distinct(monkeypatch):
+    real = secrets.token_bytes
+    draws = iter([lambda n: bytes(n)])  # the first draw: every code the same
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(draws, real)(n))
+
+    codes = codes_generate(6)
+
+    assert len(set(codes)) == 6
+    assert "0000000000000" in codes
+    assert all(code_normalize(code) == code for code in codes)
