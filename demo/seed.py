@@ -11,6 +11,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.text import slugify
+
+from perks.catalog.services import perk_create
+from perks.merchants.permissions import Role, Scope
+from perks.merchants.services import api_key_create, location_create, merchant_create, staff_add
 
 OPERATOR_EMAIL = "operator@perkline.demo"
 
@@ -47,8 +52,136 @@ def _seed_operator(manifest: Manifest) -> None:
     manifest.operator = {"email": OPERATOR_EMAIL, "password": password}
 
 
+# One merchant of each kind the product was built for, with the perk real programmes give.
+DEMO_MERCHANTS: list[dict[str, Any]] = [
+    {
+        "name": "Jade Road Car Rental",
+        "category": "car_rental",
+        "location": ("Pudong Airport T2 desk", "PVG-T2", "Pudong International Airport, Terminal 2"),
+        "perk": {
+            "type": "deposit_waiver",
+            "title": "Rent without a deposit (up to 5,000 CNY)",
+            "params": {"max_amount": "5000.00", "currency": "CNY"},
+            "min_score": 650,
+            "hold_free_days": 180,
+            "per_member_limit": 2,
+            "limit_period": "month",
+        },
+    },
+    {
+        "name": "Harbour Exchange",
+        "category": "fx",
+        "location": ("Nanjing Road bureau", "NJR-1", "Nanjing Road East, Shanghai"),
+        "perk": {
+            "type": "fx_margin",
+            "title": "50 basis points off our exchange margin",
+            "params": {"margin_reduction_bps": 50, "currencies": ["USD", "EUR", "GBP", "HKD", "JPY"]},
+            "min_score": 600,
+        },
+    },
+    {
+        "name": "Skyline Lounges",
+        "category": "lounge",
+        "location": ("PVG T2 international lounge", "PVG-T2-L", "Pudong International Airport, Terminal 2"),
+        "perk": {
+            "type": "access_pass",
+            "title": "Airport lounge pass, 4 visits",
+            "params": {"venue": "PVG T2 international lounge", "kind": "lounge", "entries_per_voucher": 4},
+            "min_tier": "diamond",
+            "voucher_ttl_days": 180,
+        },
+    },
+    {
+        "name": "Eastline Rail",
+        "category": "rail",
+        "location": ("Central station", "CEN", "Central Station concourse"),
+        "perk": {
+            "type": "access_pass",
+            "title": "First-class waiting room",
+            "params": {"venue": "Central Station", "kind": "waiting_room", "entries_per_voucher": 1},
+            "min_tier": "platinum",
+            "per_member_limit": 4,
+            "limit_period": "month",
+        },
+    },
+    {
+        "name": "Riverside Hospital",
+        "category": "hospital",
+        "location": ("Outpatient building", "OPD", "1 Riverside Road"),
+        "perk": {
+            "type": "access_pass",
+            "title": "Fast-track registration",
+            "params": {
+                "venue": "Riverside Hospital outpatients",
+                "kind": "fast_track",
+                "entries_per_voucher": 1,
+            },
+            "min_tier": "diamond",
+            "auto_issue": True,
+        },
+    },
+    {
+        "name": "Blue Kettle Coffee",
+        "category": "coffee",
+        "location": ("Xintiandi", "XTD", "Xintiandi, Huangpu"),
+        "perk": {
+            "type": "free_item",
+            "title": "A free coffee for 120 points",
+            "params": {"item": "Any handcrafted coffee"},
+            "points_cost": 120,
+            "per_member_limit": 1,
+            "limit_period": "day",
+            "voucher_ttl_days": 14,
+        },
+    },
+    {
+        "name": "Lantern Hotels",
+        "category": "hotel",
+        "location": ("The Bund", "BUND", "The Bund, Huangpu"),
+        "perk": {
+            "type": "deposit_waiver",
+            "title": "Deposit-free stay (up to 2,000 CNY)",
+            "params": {"max_amount": "2000.00", "currency": "CNY"},
+            "min_tier": "gold",
+        },
+    },
+]
+
+
+def _seed_merchants(manifest: Manifest) -> None:
+    for spec in DEMO_MERCHANTS:
+        manifest.merchants.append(_seed_merchant(spec))
+
+
+def _seed_merchant(spec: dict[str, Any]) -> dict[str, Any]:
+    operator = get_user_model().objects.get(username=OPERATOR_EMAIL)
+    logins = {role: (f"{role}@{slugify(spec['name'])}.demo", demo_password()) for role in Role.values}
+    users = {
+        role: get_user_model().objects.create_user(username=email, email=email, password=password)
+        for role, (email, password) in logins.items()
+    }
+    owner = users[Role.OWNER]
+    merchant = merchant_create(name=spec["name"], category=spec["category"], owner=owner, actor=operator)
+    for role in (Role.MANAGER, Role.CASHIER):
+        staff_add(merchant=merchant, user=users[role], role=role, actor=owner)
+    name, code, address = spec["location"]
+    location_create(merchant=merchant, actor=owner, name=name, code=code, address=address)
+    key = api_key_create(merchant=merchant, actor=owner, name="Demo point of sale", scopes=Scope.values)
+    perk_create(merchant=merchant, actor=users[Role.MANAGER], status="active", **spec["perk"])
+    return {
+        "slug": merchant.slug,
+        "name": merchant.name,
+        "category": merchant.category,
+        "api_key": key.plaintext,
+        "staff": [
+            {"email": email, "password": password, "role": role} for role, (email, password) in logins.items()
+        ],
+    }
+
+
 @transaction.atomic
 def seed(*, base_url_hint: str) -> Manifest:
     manifest = Manifest(base_url_hint=base_url_hint)
     _seed_operator(manifest)
+    _seed_merchants(manifest)
     return manifest

@@ -1,3 +1,6 @@
 """Every periodic job, in one place. Times are in settings.TIME_ZONE."""
 
-BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Retries and lost sends of webhooks: the backoff's resolution is this interval.
+    "webhook-deliveries-dispatch": {"task": "merchants.webhook_deliveries_dispatch", "schedule": 15.0},
+}

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "loyalty.core",
     "loyalty.members",
     "loyalty.scoring",
+    "perks.merchants",
+    "perks.catalog",
+    "perks.vouchers",
     "perks.api",
     "demo",
 ]
@@ -199,6 +202,14 @@ STORAGES = {
         )
     },
 }
+
+# --- Webhooks to partners ---------------------------------------------------------------
+
+# How long a sent webhook may go unanswered before the delivery may be tried again; longer
+# than the send's timeouts, so only a sender that died leaves an attempt open this long.
+WEBHOOK_ATTEMPT_LEASE_SECONDS = env.int("WEBHOOK_ATTEMPT_LEASE_SECONDS", default=60)
+# Plain http to this machine, for the demo and the tests' local receivers; never in production.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 
 # --- Partner API -----------------------------------------------------------------------
 

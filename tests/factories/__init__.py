@@ -1,6 +1,16 @@
 """factory_boy factories, one module per app; import them from here."""
 
 from tests.factories.auth import UserFactory
+from tests.factories.catalog import PerkFactory
 from tests.factories.members import ConsentFactory, MemberFactory
+from tests.factories.merchants import LocationFactory, MerchantFactory, StaffFactory
 
-__all__ = ["ConsentFactory", "MemberFactory", "UserFactory"]
+__all__ = [
+    "ConsentFactory",
+    "LocationFactory",
+    "MemberFactory",
+    "MerchantFactory",
+    "PerkFactory",
+    "StaffFactory",
+    "UserFactory",
+]

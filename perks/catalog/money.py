@@ -1,0 +1,45 @@
+"""Amounts are Decimal with an ISO 4217 currency, quantised to that currency's minor unit."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from iso4217 import Currency
+
+from loyalty.core.errors import Invalid
+
+# Beyond any deposit, spend or cap a perk deals in; keeps every quantisation exact.
+MAX_AMOUNT = Decimal("1000000000")
+
+
+def currency_code(value: object, *, param: str) -> str:
+    """An ISO 4217 code that has a minor unit (real money, not gold or a test code)."""
+    code = str(value or "").strip().upper()
+    currency = Currency.__members__.get(code)
+    if currency is None or currency.exponent is None:
+        raise Invalid(f"{value!r} is not an ISO 4217 currency code such as CNY or USD.", param=param)
+    return code
+
+
+def decimals(currency: str) -> int:
+    return Currency[currency].exponent or 0
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(Decimal(1).scaleb(-decimals(currency)), rounding=ROUND_HALF_UP)
+
+
+def amount_parse(value: object, *, currency: str, param: str, positive: bool = False) -> Decimal:
+    """An amount given as a string or an int (never a float), exact in `currency`'s minor unit."""
+    if isinstance(value, (float, bool)):
+        raise Invalid('Give amounts as decimal strings such as "120.00", never as floats.', param=param)
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise Invalid(f"{value!r} is not an amount.", param=param) from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise Invalid(f"An amount is between 0 and {MAX_AMOUNT:,}.", param=param)
+    if positive and amount == 0:
+        raise Invalid("The amount must be more than zero.", param=param)
+    exact = quantize(amount, currency)
+    if exact != amount:
+        raise Invalid(f"{currency} amounts have at most {decimals(currency)} decimals.", param=param)
+    return exact

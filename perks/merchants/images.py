@@ -1,0 +1,164 @@
+"""Logos and perk images: opened with care, cleaned, stored, and shown at a few sizes.
+
+Only PNG, JPEG and WebP are ever handed to a decoder. An upload is refused, with a clear
+`Invalid` error, when it is too big in bytes or in pixels (a decompression bomb), cut
+short, damaged, or not what it claims to be. What is kept is a re-encoding of the pixels
+alone, so EXIF (camera, place, time) never reaches anyone; the display sizes are made
+later by a task, only those that are missing.
+"""
+
+import io
+import secrets
+from dataclasses import dataclass
+from typing import IO
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from perks.merchants.errors import ImageRefused
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Far beyond any logo or banner, far below what would exhaust a worker's memory.
+MAX_PIXELS = 24_000_000
+
+# The decoders we trust; MPO is how Pillow names a JPEG that carries extra frames.
+_DECODERS = ("PNG", "JPEG", "WEBP")
+_STORED_FORMAT = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WEBP"}
+_EXTENSION = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+_SAVE_OPTIONS: dict[str, dict[str, object]] = {
+    "PNG": {},
+    "JPEG": {"quality": 88},
+    "WEBP": {"quality": 88},
+}
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+
+# Display sizes: the longest side of each rendition, per kind of image.
+RENDITION_SIZES: dict[str, tuple[int, ...]] = {
+    "logo": (64, 128, 256),
+    "perk": (320, 640, 1280),
+}
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    content: bytes
+    format: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return _EXTENSION[self.format]
+
+
+def image_clean(source: IO[bytes] | bytes, *, param: str = "image") -> CleanImage:
+    """The upload re-encoded without metadata, or `ImageRefused` saying what is wrong."""
+    data = _read_capped(source, param)
+    try:
+        with Image.open(io.BytesIO(data), formats=_DECODERS) as probe:
+            _check_pixels(probe.size, param)
+            probe.verify()
+        with Image.open(io.BytesIO(data), formats=_DECODERS) as image:
+            image.load()
+            return _reencode(image, _STORED_FORMAT[str(image.format)])
+    except UnidentifiedImageError:
+        raise ImageRefused("This file is not a PNG, JPEG or WebP image.", param=param) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(param) from None
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
+        raise ImageRefused(
+            "This image is truncated or damaged; export it again and upload the new file.", param=param
+        ) from exc
+
+
+def _read_capped(source: IO[bytes] | bytes, param: str) -> bytes:
+    data = source if isinstance(source, bytes) else source.read(MAX_UPLOAD_BYTES + 1)
+    if not data:
+        raise ImageRefused("The file is empty.", param=param)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageRefused(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.", param=param)
+    return data
+
+
+def _check_pixels(size: tuple[int, int], param: str) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        raise ImageRefused("This image has no pixels.", param=param)
+    if width * height > MAX_PIXELS:
+        raise _too_many_pixels(param, size)
+
+
+def _too_many_pixels(param: str, size: tuple[int, int] | None = None) -> ImageRefused:
+    dimensions = f" ({size[0]}×{size[1]})" if size else ""
+    return ImageRefused(
+        f"This image has too many pixels{dimensions}: at most {MAX_PIXELS // 1_000_000} megapixels.",
+        param=param,
+    )
+
+
+def _reencode(image: Image.Image, fmt: str) -> CleanImage:
+    """Only the pixels (turned upright) and the colour profile survive: no EXIF, XMP or text."""
+    upright = ImageOps.exif_transpose(image) or image
+    has_alpha = upright.mode in _ALPHA_MODES or "transparency" in upright.info
+    pixels = upright.convert("RGBA" if has_alpha and fmt != "JPEG" else "RGB")
+    icc_profile = image.info.get("icc_profile")
+    pixels.info = {}
+    out = io.BytesIO()
+    options = dict(_SAVE_OPTIONS[fmt])
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    pixels.save(out, format=fmt, **options)
+    return CleanImage(content=out.getvalue(), format=fmt, width=pixels.width, height=pixels.height)
+
+
+def image_store(*, clean: CleanImage, directory: str) -> str:
+    """Save under a fresh random name (a new upload never reuses a cached URL); return it."""
+    name = f"{directory.rstrip('/')}/{secrets.token_hex(10)}.{clean.extension}"
+    return default_storage.save(name, ContentFile(clean.content))
+
+
+def rendition_name(name: str, size: int) -> str:
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}.w{size}{dot}{extension}"
+
+
+def renditions_make(*, name: str, kind: str) -> list[str]:
+    """Make the display sizes of the stored image `name` that are missing; return those made."""
+    missing = [
+        size for size in RENDITION_SIZES[kind] if not default_storage.exists(rendition_name(name, size))
+    ]
+    if not missing or not default_storage.exists(name):
+        return []
+    made = []
+    with default_storage.open(name, "rb") as stored, Image.open(stored, formats=_DECODERS) as original:
+        original.load()
+        fmt = _STORED_FORMAT[str(original.format)]
+        for size in missing:
+            rendition = original.copy()
+            rendition.thumbnail((size, size), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            rendition.save(out, format=fmt, **_SAVE_OPTIONS[fmt])
+            made.extend(_save_exactly(rendition_name(name, size), out.getvalue()))
+    return made
+
+
+def _save_exactly(name: str, content: bytes) -> list[str]:
+    """Save under `name`; if another worker got there first, keep theirs and drop this copy."""
+    saved = default_storage.save(name, ContentFile(content))
+    if saved != name:
+        default_storage.delete(saved)
+        return []
+    return [saved]
+
+
+def image_files_delete(*, name: str, kind: str) -> None:
+    for stored in (name, *(rendition_name(name, size) for size in RENDITION_SIZES[kind])):
+        default_storage.delete(stored)
+
+
+def image_url(name: str, *, kind: str, size: int) -> str:
+    """The URL of the smallest rendition at least `size` wide, or of the original until it exists."""
+    fitting = [s for s in RENDITION_SIZES[kind] if s >= size] or [max(RENDITION_SIZES[kind])]
+    rendition = rendition_name(name, fitting[0])
+    return default_storage.url(rendition if default_storage.exists(rendition) else name)
