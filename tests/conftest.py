@@ -28,6 +28,12 @@ def _isolated_services() -> Iterator[None]:
     drop_queue(queue)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> None:
+    """Tests create many users; a deliberately slow hasher would only slow the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def celery_worker(transactional_db: None) -> Iterator[None]:
     """A real worker thread consuming this test process's queue, for the test's duration."""
