@@ -3,4 +3,6 @@
 BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Retries and lost sends of webhooks: the backoff's resolution is this interval.
     "webhook-deliveries-dispatch": {"task": "merchants.webhook_deliveries_dispatch", "schedule": 15.0},
+    # Idempotency-Key records past their 24 hours of replay.
+    "idempotency-records-purge": {"task": "api.idempotency_records_purge", "schedule": 3600.0},
 }

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "loyalty.core.requestid.RequestIdMiddleware",
+    "perks.api.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -213,6 +214,14 @@ WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 
 # --- Partner API -----------------------------------------------------------------------
 
+# Bodies over this are refused unread with 413 (partner-api.md: "over 1 MB"); below
+# DATA_UPLOAD_MAX_MEMORY_SIZE, so Django's own limit never answers first with a 400.
+API_MAX_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * API_MAX_BODY_BYTES
+# Requests per API key: "<count>/<second|minute|hour|day>". Counted in Redis when REDIS_URL
+# is set (shared by every web process), else in each process's memory.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="6000/min")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "perks.api.errors.exception_handler",
@@ -230,6 +239,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PerkTypeEnum": "perks.catalog.models.PerkType",
+        "ErrorTypeEnum": "perks.api.schema.ERROR_TYPES",
+    },
 }
 
 # --- Production hardening (what `check --deploy` asks for) ------------------------------
