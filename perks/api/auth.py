@@ -56,10 +56,11 @@ class WriteScopeRequired(BasePermission):
     """A write needs the view's `write_scope` (None: any key may, as for /validations)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.method in SAFE_METHODS:
-            return True
+        method = (request.method or "").lower()
+        if request.method in SAFE_METHODS or not hasattr(view, method):
+            return True  # a read, or a method the view does not take: 405 follows
         scope = getattr(view, "write_scope", None)
         key = request.auth
-        if scope is not None and isinstance(key, ApiKey) and scope not in key.scopes:
+        if isinstance(scope, str) and isinstance(key, ApiKey) and scope not in key.scopes:
             raise ScopeMissing(f"This API key needs the {scope} scope.")
         return True

@@ -138,7 +138,7 @@ class PartnerAutoSchema(AutoSchema):
                 _add(codes, domain_error_status(error), error.code)
         if self._takes_page_parameters():
             _add(codes, 400, "validation_error")
-        if self.method != "GET" and getattr(self.view, "write_scope", None):
+        if self.method != "GET" and isinstance(getattr(self.view, "write_scope", None), str):
             _add(codes, 403, "permission_denied")
         if "{" in self.path:
             _add(codes, 404, "not_found")
