@@ -85,13 +85,17 @@ def idempotency_records_purge(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - RETENTION
     purged = 0
     while True:
-        batch = list(IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH])
+        batch = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH]
+        )
         if not batch:
             return purged
         purged += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
 
 
-def _once(view: IdempotentView, request: Request, key: str, run: Callable[[], HttpResponseBase]) -> HttpResponseBase:
+def _once(
+    view: IdempotentView, request: Request, key: str, run: Callable[[], HttpResponseBase]
+) -> HttpResponseBase:
     if not _VALID_KEY.fullmatch(key):
         raise Invalid("An Idempotency-Key is 1–255 printable ASCII characters, such as a UUID.", param=HEADER)
     merchant = view.merchant

@@ -12,6 +12,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
@@ -21,6 +22,7 @@ from perks.api.errors import (
     domain_error_status,
     error_body,
     error_type,
+    request_too_large_message,
 )
 from perks.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, REF_PATTERN
 from perks.api.serializers import page_serializer
@@ -75,21 +77,29 @@ _ERROR_TITLES = {
 }
 
 
-ERROR_TYPES = ["invalid_request", "authentication", "permission", "not_found", "conflict", "rate_limit", "api_error"]
+ERROR_TYPES = [
+    "invalid_request",
+    "authentication",
+    "permission",
+    "not_found",
+    "conflict",
+    "rate_limit",
+    "api_error",
+]
 
 
-class _ErrorDetail(serializers.Serializer):  # type: ignore[type-arg]
+class _ErrorDetail(serializers.Serializer):
     type = serializers.ChoiceField(choices=ERROR_TYPES)
     code = serializers.CharField(help_text="Stable: branch on it.")
     message = serializers.CharField(help_text="For people; may change.")
     param = serializers.CharField(allow_null=True, help_text="The field or header at fault, if one is.")
 
 
-class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorSerializer(serializers.Serializer):
     error = _ErrorDetail()
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "perks.api.auth.ApiKeyAuthentication"
     name = "apiKey"
 
@@ -98,11 +108,11 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-c
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "pk_live_<prefix>_<secret>",
-            "description": "Authorization: Bearer <api key>. A key belongs to one merchant and carries scopes.",
+            "description": "Authorization: Bearer <api key>. A key belongs to one merchant, with scopes.",
         }
 
 
-def list_schema(item: type[serializers.Serializer], **kwargs: Any) -> Any:  # type: ignore[type-arg]
+def list_schema(item: type[serializers.Serializer], **kwargs: Any) -> Any:
     """`extend_schema` for a list view of `item`s: its page body and its parameters."""
     return extend_schema(responses=page_serializer(item), parameters=PAGE_PARAMETERS, **kwargs)
 
@@ -121,47 +131,60 @@ class PartnerAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
-        for status, codes in sorted(self._error_codes().items()):
-            responses.setdefault(str(status), self._error_response(status, codes))
+        for status, examples in sorted(self._errors().items()):
+            responses.setdefault(str(status), self._error_response(status, examples))
         return responses
 
-    def _error_codes(self) -> dict[int, list[str]]:
-        codes: dict[int, list[str]] = defaultdict(list)
-        method = self.method.lower()
-        declared = getattr(self.view, "errors", {}).get(method, ())
-        _add(codes, 401, "authentication_failed")
-        _add(codes, 429, "rate_limited")
-        if self.method == "POST":
-            _add(codes, 400, "validation_error", "malformed_json")
-            _add(codes, 413, "request_too_large")
-            for error in (IdempotencyRequestInProgress, IdempotencyKeyReused):
-                _add(codes, domain_error_status(error), error.code)
+    def _errors(self) -> dict[int, dict[str, tuple[str, str | None]]]:
+        """Status → code → an example (message, param) of each error this operation can give."""
+        errors: dict[int, dict[str, tuple[str, str | None]]] = defaultdict(dict)
+
+        def add(status: int, code: str, message: str, param: str | None = None) -> None:
+            errors[status].setdefault(code, (message, param))
+
+        add(401, "authentication_failed", "This API key is not valid: it is wrong or revoked.")
+        add(429, "rate_limited", "Request was throttled. Expected available in 42 seconds.")
         if self._takes_page_parameters():
-            _add(codes, 400, "validation_error")
-        if self.method != "GET" and isinstance(getattr(self.view, "write_scope", None), str):
-            _add(codes, 403, "permission_denied")
+            add(400, "validation_error", f"limit is a whole number from 1 to {MAX_LIMIT}.", "limit")
+        if self.method == "POST":
+            add(400, "validation_error", "This field is required.", self._first_body_field())
+            add(
+                400,
+                "malformed_json",
+                "The body is not valid UTF-8 JSON: Expecting value: line 1 column 1 (char 0)",
+            )
+            add(413, "request_too_large", request_too_large_message())
+        scope = getattr(self.view, "write_scope", None)
+        if self.method != "GET" and isinstance(scope, str):
+            add(403, "permission_denied", f"This API key needs the {scope} scope.")
         if "{" in self.path:
-            _add(codes, 404, "not_found")
-        for error in declared:
-            _add(codes, domain_error_status(error), error.code)
-        return codes
+            add(404, "not_found", "No such object.")
+        declared = getattr(self.view, "errors", {}).get(self.method.lower(), ())
+        extra = (IdempotencyRequestInProgress, IdempotencyKeyReused) if self.method == "POST" else ()
+        for error in (*declared, *extra):
+            add(domain_error_status(error), error.code, error.default_message)
+        return errors
 
     def _takes_page_parameters(self) -> bool:
         return any(p is PAGE_PARAMETERS[0] for p in self.get_override_parameters())
 
-    def _error_response(self, status: int, codes: list[str]) -> dict[str, Any]:
-        examples = [
-            OpenApiExample(code, value=error_body(status, code, _ERROR_TITLES[status]), status_codes=[status])
-            for code in codes
-        ]
-        listed = ", ".join(f"`{code}`" for code in codes)
+    def _first_body_field(self) -> str | None:
+        serializer = force_instance(self.get_request_serializer())
+        return (
+            next(iter(serializer.fields.keys()), None)
+            if isinstance(serializer, serializers.Serializer)
+            else None
+        )
+
+    def _error_response(self, status: int, examples: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
+        listed = ", ".join(f"`{code}`" for code in examples)
         response = OpenApiResponse(
             ErrorSerializer,
-            description=f"{_ERROR_TITLES[status]} `type` is `{error_type(status)}`; `code` is one of {listed}.",
-            examples=examples,
+            description=f"{_ERROR_TITLES[status]} `type` is `{error_type(status)}`; `code`: {listed}.",
+            examples=[
+                OpenApiExample(code, value=error_body(status, code, message, param), status_codes=[status])
+                for code, (message, param) in examples.items()
+            ],
         )
-        return self._get_response_for_code(response, str(status))  # type: ignore[no-any-return]
-
-
-def _add(codes: dict[int, list[str]], status: int, *new: str) -> None:
-    codes[status].extend(code for code in new if code not in codes[status])
+        response_object: dict[str, Any] = self._get_response_for_code(response, str(status))
+        return response_object

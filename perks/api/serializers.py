@@ -12,7 +12,7 @@ from rest_framework import serializers
 BATCH_MAX = 1000
 
 
-class InputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class InputSerializer(serializers.Serializer):
     """A request body: an object whose unknown fields are refused, naming the first one,
     so a typo (`min_teir`) is an error and not a silently ignored setting."""
 
@@ -37,13 +37,13 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-def batch_field(child: serializers.Field, *, help_text: str = "") -> serializers.ListField:  # type: ignore[type-arg]
+def batch_field(child: serializers.Field, *, help_text: str = "") -> serializers.ListField:
     """The list of a batch endpoint: 1 to BATCH_MAX items."""
     return serializers.ListField(child=child, min_length=1, max_length=BATCH_MAX, help_text=help_text)
 
 
 @cache
-def page_serializer(item: type[serializers.Serializer]) -> type[serializers.Serializer]:  # type: ignore[type-arg]
+def page_serializer(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
     """`{"data": [item, ...], "has_more": bool}`, named after the item (`Perk` → `PerkList`)."""
     name = f"{item.__name__.removesuffix('Serializer')}List"
     fields = {

@@ -100,7 +100,9 @@ class KeyRateThrottle(BaseThrottle):
         window = int(now // rate.window_seconds)
         prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
         try:
-            count = _counter(settings.REDIS_URL).hit(f"{prefix}:throttle:{key.pk}:{window}", rate.window_seconds)
+            count = _counter(settings.REDIS_URL).hit(
+                f"{prefix}:throttle:{key.prefix}:{window}", rate.window_seconds
+            )
         except redis.RedisError as exc:
             log.warning("rate limit not applied, Redis failed: %s", exc)
             return True

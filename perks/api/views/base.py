@@ -71,7 +71,7 @@ class PartnerView(APIView):
     def page_response(
         self,
         queryset: QuerySet[Any],
-        serializer: type[serializers.Serializer],  # type: ignore[type-arg]
+        serializer: type[serializers.Serializer],
         **page_options: Any,
     ) -> Response:
         """`{"data": [...], "has_more": ...}` for one page of `queryset` (see pagination)."""
@@ -79,9 +79,8 @@ class PartnerView(APIView):
         return Response({"data": serializer(page.items, many=True).data, "has_more": page.has_more})
 
 
-def parsed(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:  # type: ignore[type-arg]
+def parsed(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     """The request body validated by `serializer` (400 `validation_error` naming the field)."""
     instance = serializer(data=request.data)
     instance.is_valid(raise_exception=True)
     return dict(instance.validated_data)
-

@@ -7,7 +7,7 @@ from perks.api.views.base import PartnerView
 from perks.merchants.models import Category
 
 
-class MerchantSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MerchantSerializer(serializers.Serializer):
     id = serializers.CharField(source="ref", read_only=True)
     name = serializers.CharField(read_only=True)
     slug = serializers.CharField(read_only=True)
@@ -15,7 +15,6 @@ class MerchantSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class MerchantView(PartnerView):
-
     @extend_schema(
         responses=MerchantSerializer,
         examples=[

@@ -66,11 +66,11 @@ def _params_schema(perk_type: str, params: type) -> dict[str, Any]:
         "description": "The parameters of the perk's `type`; amounts are decimal strings.",
     }
 )
-class PerkParamsField(serializers.DictField):  # type: ignore[type-arg]
+class PerkParamsField(serializers.DictField):
     pass
 
 
-class PerkSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PerkSerializer(serializers.Serializer):
     id = serializers.CharField(source="ref", read_only=True)
     type = serializers.ChoiceField(choices=PerkType.choices, read_only=True)
     title = serializers.CharField(read_only=True)
@@ -105,7 +105,10 @@ class PerkCreateSerializer(InputSerializer):
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     params = PerkParamsField()
     min_tier = serializers.CharField(
-        max_length=32, required=False, allow_null=True, help_text="A tier slug, such as gold; or give min_score."
+        max_length=32,
+        required=False,
+        allow_null=True,
+        help_text="A tier slug, such as gold; or give min_score.",
     )
     min_score = _optional_int(SCORE_MIN, SCORE_MAX, "Or a minimum score; not both.")
     hold_free_days = _optional_int(
@@ -118,9 +121,13 @@ class PerkCreateSerializer(InputSerializer):
     per_member_limit = _optional_int(1, catalog.MAX_INVENTORY, "Vouchers per member per limit_period.")
     limit_period = serializers.ChoiceField(choices=LimitPeriod.choices, required=False)
     uses_per_voucher = _optional_int(1, catalog.MAX_USES_PER_VOUCHER, "Default 1; an access pass's entries.")
-    voucher_ttl_days = serializers.IntegerField(min_value=1, max_value=catalog.MAX_VOUCHER_TTL_DAYS, required=False)
+    voucher_ttl_days = serializers.IntegerField(
+        min_value=1, max_value=catalog.MAX_VOUCHER_TTL_DAYS, required=False
+    )
     auto_issue = serializers.BooleanField(required=False, help_text="Issue to members on reaching min_tier.")
-    status = serializers.ChoiceField(choices=catalog.CREATABLE_STATUSES, required=False, help_text="Default draft.")
+    status = serializers.ChoiceField(
+        choices=catalog.CREATABLE_STATUSES, required=False, help_text="Default draft."
+    )
 
 
 _PERK_EXAMPLE = {
@@ -178,7 +185,9 @@ class PerksView(PartnerView):
     )
     def post(self, request: Request) -> Response:
         """Create a perk. Its `params` are typed by its `type`; a value a rule refuses is a 400 naming it."""
-        perk = catalog.perk_create(merchant=self.merchant, actor=self.api_key, **parsed(PerkCreateSerializer, request))
+        perk = catalog.perk_create(
+            merchant=self.merchant, actor=self.api_key, **parsed(PerkCreateSerializer, request)
+        )
         return Response(PerkSerializer(perk).data, status=status.HTTP_201_CREATED)
 
 

@@ -19,11 +19,13 @@ class WebhookEndpointCreateSerializer(InputSerializer):
     )
 
 
-class WebhookEndpointSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class WebhookEndpointSerializer(serializers.Serializer):
     id = serializers.CharField(source="endpoint.ref", read_only=True)
     url = serializers.CharField(source="endpoint.url", read_only=True)
     events = serializers.ListField(
-        source="endpoint.event_types", child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES), read_only=True
+        source="endpoint.event_types",
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES),
+        read_only=True,
     )
     secret = serializers.CharField(
         read_only=True,

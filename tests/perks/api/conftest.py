@@ -1,4 +1,5 @@
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,9 @@ class Partner:
     def get(self, path: str, **params: Any):
         return self.http.get(f"{BASE}{path}", params, headers=self._headers())
 
-    def post(self, path: str, body: Any = None, *, idempotency_key: str | None = None, raw: bytes | None = None):
+    def post(
+        self, path: str, body: Any = None, *, idempotency_key: str | None = None, raw: bytes | None = None
+    ):
         headers = self._headers()
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
@@ -62,6 +65,18 @@ def other_partner(db) -> Partner:
 def read_only_partner(partner) -> Partner:
     """A key of the same merchant without any scope: it may read, not write."""
     return partner_of(partner.merchant, scopes=[])
+
+
+def api_routes() -> list[tuple[str, type]]:
+    """Every route of /api/v1/: its path as the schema writes it (`/api/v1/perks/{perk_id}`)
+    and its view class."""
+    from perks.api.urls import urlpatterns
+
+    routes = []
+    for route in urlpatterns:
+        view: type = route.callback.view_class  # type: ignore[attr-defined]
+        routes.append((f"{BASE}/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(route.pattern)), view))
+    return routes
 
 
 def assert_error(response, status: int, code: str, param: str | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -78,7 +79,8 @@ def test_a_repeat_returns_the_first_response_and_changes_nothing(partner):
 @pytest.mark.django_db
 def test_the_same_body_differently_spaced_or_ordered_is_the_same_request(partner):
     partner.post("/perks", PERK, idempotency_key=KEY)
-    reordered = b'{ "status": "active", "params": {"item": "Flat white"}, "title": "A free coffee", "type": "free_item" }'
+    reordered = b"""{ "status": "active", "params": {"item": "Flat white"},
+                     "title": "A free coffee", "type": "free_item" }"""
 
     again = partner.post("/perks", raw=reordered, idempotency_key=KEY)
 
@@ -102,7 +104,9 @@ def test_the_same_key_on_another_endpoint_is_refused(partner):
     partner.post("/perks", PERK, idempotency_key=KEY)
 
     response = partner.post(
-        "/webhook-endpoints", {"url": "https://pos.example.com/hooks", "events": ["voucher.redeemed"]}, idempotency_key=KEY
+        "/webhook-endpoints",
+        {"url": "https://pos.example.com/hooks", "events": ["voucher.redeemed"]},
+        idempotency_key=KEY,
     )
 
     assert_error(response, 422, "idempotency_key_reused")
@@ -251,7 +255,7 @@ def test_concurrent_duplicates_run_once(partner):
 def test_a_duplicate_while_the_first_runs_is_409_then_replays(partner, test_views):
     Slow.entered.clear()
     Slow.release.clear()
-    first: dict[str, object] = {}
+    first: dict[str, Any] = {}
 
     def send_first() -> None:
         try:
@@ -263,7 +267,9 @@ def test_a_duplicate_while_the_first_runs_is_409_then_replays(partner, test_view
     sender.start()
     try:
         assert Slow.entered.wait(timeout=30)
-        assert_error(partner.post("/slow", {"n": 1}, idempotency_key=KEY), 409, "idempotency_request_in_progress")
+        assert_error(
+            partner.post("/slow", {"n": 1}, idempotency_key=KEY), 409, "idempotency_request_in_progress"
+        )
     finally:
         Slow.release.set()
         sender.join(timeout=30)

@@ -67,7 +67,11 @@ def _with(**changes):
         (_with(points_cost="1e3"), "validation_error", "points_cost"),
         (_with(points_cost=-1), "validation_error", "points_cost"),
         (_with(points_cost=[1]), "validation_error", "points_cost"),
-        (b'{"type": "free_item", "title": "x", "params": {}, "points_cost": 1e999}', "validation_error", "points_cost"),
+        (
+            b'{"type": "free_item", "title": "x", "params": {}, "points_cost": 1e999}',
+            "validation_error",
+            "points_cost",
+        ),
         (_with(title="a\u0000b"), "validation_error", "title"),
         (_with(params={"item": "\u0000"}), "validation_error", "params.item"),
         (_with(params={"\u0000": 1}), "validation_error", "params.\u0000"),
@@ -84,7 +88,11 @@ def _with(**changes):
         (_with(valid_from="2026-01-01T00:00:00"), "validation_error", "valid_from"),
         (_with(valid_from="yesterday"), "validation_error", "valid_from"),
         (_with(valid_from="9999-12-31T23:59:59-12:00"), "validation_error", "valid_from"),
-        (_with(valid_from="2026-05-02T00:00:00Z", valid_until="2026-05-01T00:00:00Z"), "validation_error", "valid_until"),
+        (
+            _with(valid_from="2026-05-02T00:00:00Z", valid_until="2026-05-01T00:00:00Z"),
+            "validation_error",
+            "valid_until",
+        ),
         (_with(status="archived"), "validation_error", "status"),
         (_with(auto_issue="perhaps"), "validation_error", "auto_issue"),
     ],
@@ -163,7 +171,13 @@ def test_the_limit_also_holds_without_a_key(db):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("DELETE", "/merchant"), ("POST", "/merchant"), ("PUT", "/perks"), ("PATCH", "/perks"), ("OPTIONS", "/perks")],
+    [
+        ("DELETE", "/merchant"),
+        ("POST", "/merchant"),
+        ("PUT", "/perks"),
+        ("PATCH", "/perks"),
+        ("OPTIONS", "/perks"),
+    ],
 )
 def test_a_method_the_path_does_not_take_is_405(partner, method, path):
     response = partner.call(method, path)
@@ -174,7 +188,14 @@ def test_a_method_the_path_does_not_take_is_405(partner, method, path):
 
 @pytest.mark.parametrize(
     "path",
-    ["/no-such-thing", "/merchant/", "/perks/", "/perks/prk_notarealref", "/perks/%00", "/perks/prk_" + "0" * 20 + "/x"],
+    [
+        "/no-such-thing",
+        "/merchant/",
+        "/perks/",
+        "/perks/prk_notarealref",
+        "/perks/%00",
+        "/perks/prk_" + "0" * 20 + "/x",
+    ],
 )
 def test_unknown_paths_are_json_404s_never_redirects(partner, path):
     response = partner.get(path)
@@ -217,7 +238,9 @@ class TestBatches:
 
     @pytest.mark.parametrize("count", [0, BATCH_MAX + 1])
     def test_an_empty_or_oversized_batch_is_refused(self, partner, count):
-        assert_error(partner.post("/batch", {"events": self._events(count)}), 400, "validation_error", param="events")
+        assert_error(
+            partner.post("/batch", {"events": self._events(count)}), 400, "validation_error", param="events"
+        )
 
     def test_an_invalid_item_is_named_by_its_position(self, partner):
         events = self._events(5)
@@ -231,7 +254,11 @@ class TestBatches:
         events = self._events(2)
         events[1]["colour"] = "red"
 
-        assert_error(partner.post("/batch", {"events": events}), 400, "validation_error", param="events[1].colour")
+        assert_error(
+            partner.post("/batch", {"events": events}), 400, "validation_error", param="events[1].colour"
+        )
 
     def test_an_object_where_a_list_belongs_is_refused(self, partner):
-        assert_error(partner.post("/batch", {"events": {"id": "e1"}}), 400, "validation_error", param="events")
+        assert_error(
+            partner.post("/batch", {"events": {"id": "e1"}}), 400, "validation_error", param="events"
+        )

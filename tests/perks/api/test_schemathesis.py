@@ -57,7 +57,11 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
     derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 def test_the_api_keeps_to_its_schema(case, demo_key):
     case.call_and_validate(headers={"Authorization": f"Bearer {demo_key}"}, checks=CHECKS)
