@@ -233,7 +233,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Perkline partner API",
-    "DESCRIPTION": "Check benefits, redeem vouchers and report events.",
+    "DESCRIPTION": (
+        "Check benefits, redeem vouchers and report events.\n\n"
+        "Send `Authorization: Bearer <api key>`; writes need the scope each operation names. "
+        "Errors are `{\"error\": {type, code, message, param}}`: branch on `code`. Every POST takes an "
+        "`Idempotency-Key`; lists take `limit` and `starting_after`; bodies are at most 1 MiB. "
+        "The integration guide is docs/integration.md."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
