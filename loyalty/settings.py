@@ -236,7 +236,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Check benefits, redeem vouchers and report events.\n\n"
         "Send `Authorization: Bearer <api key>`; writes need the scope each operation names. "
-        "Errors are `{\"error\": {type, code, message, param}}`: branch on `code`. Every POST takes an "
+        'Errors are `{"error": {type, code, message, param}}`: branch on `code`. Every POST takes an '
         "`Idempotency-Key`; lists take `limit` and `starting_after`; bodies are at most 1 MiB. "
         "The integration guide is docs/integration.md."
     ),

@@ -38,7 +38,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed(f"Send the API key as 'Authorization: {SCHEME} <api key>'.")
         key = api_key_authenticate(token.strip())
         if key is None:
-            raise AuthenticationFailed("This API key is not valid: it is wrong or revoked.")
+            raise AuthenticationFailed(
+                "This API key is not valid: it is wrong or revoked, or its merchant is suspended."
+            )
         return Partner(merchant=key.merchant), key
 
     def authenticate_header(self, request: Request) -> str:

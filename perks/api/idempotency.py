@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -49,7 +49,6 @@ class IdempotentView(Protocol):
     def handle_exception(self, exc: Exception) -> Response: ...
 
 
-V = TypeVar("V", bound=IdempotentView)
 Handler = Callable[..., HttpResponseBase]
 
 
@@ -57,7 +56,7 @@ def idempotent(handler: Handler) -> Handler:
     """Wrap a view's `post`: the base view does it to every subclass, so none can forget."""
 
     @wraps(handler)
-    def post(view: V, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def post(view: IdempotentView, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         key = request.headers.get(HEADER)
         if key is None:
             return handler(view, request, *args, **kwargs)
