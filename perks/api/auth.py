@@ -8,7 +8,7 @@ writes need the scope the view declares as `write_scope`.
 from dataclasses import dataclass
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -18,6 +18,7 @@ from perks.merchants.models import ApiKey, Merchant
 from perks.merchants.services import api_key_authenticate
 
 SCHEME = "Bearer"
+_HOW_TO_SEND = f"Send your API key as 'Authorization: {SCHEME} <api key>'."
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != SCHEME.lower() or not token.strip():
-            raise AuthenticationFailed(f"Send the API key as 'Authorization: {SCHEME} <api key>'.")
+            raise AuthenticationFailed(_HOW_TO_SEND)
         key = api_key_authenticate(token.strip())
         if key is None:
             raise AuthenticationFailed(
@@ -48,10 +49,12 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 class KeyRequired(BasePermission):
-    """Every API call needs a key; without one DRF answers 401 (the header says how)."""
+    """Every API call needs a key: 401, saying how to send one."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return isinstance(request.auth, ApiKey)
+        if not isinstance(request.auth, ApiKey):
+            raise NotAuthenticated(_HOW_TO_SEND)
+        return True
 
 
 class WriteScopeRequired(BasePermission):
