@@ -202,13 +202,12 @@ async def _work_async(job: _Job) -> _Tally:
             status: int | None = await connection.exchange(request)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             status = None
-        finally:
-            if connection.closed:
-                connection.close()
-                connection = await _Connection.open(job.host, job.port)
-            pool.put_nowait(connection)
         done = time.time()
-        if measure_from <= scheduled and done <= stop_at:
+        if connection.closed:
+            connection.close()
+            connection = await _Connection.open(job.host, job.port)
+        pool.put_nowait(connection)
+        if measure_from <= scheduled < stop_at:
             if status is None:
                 tally.errors += 1
             else:
