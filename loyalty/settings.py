@@ -250,6 +250,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PerkTypeEnum": "perks.catalog.models.PerkType",
         "ErrorTypeEnum": "perks.api.schema.ERROR_TYPES",
+        "WebhookEventTypeEnum": "perks.merchants.services.webhooks.WEBHOOK_EVENT_TYPES",
     },
 }
 

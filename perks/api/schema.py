@@ -88,7 +88,7 @@ ERROR_TYPES = [
 ]
 
 
-class _ErrorDetail(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ERROR_TYPES)
     code = serializers.CharField(help_text="Stable: branch on it.")
     message = serializers.CharField(help_text="For people; may change.")
@@ -96,7 +96,7 @@ class _ErrorDetail(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    error = _ErrorDetail()
+    error = ErrorDetailSerializer()
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
