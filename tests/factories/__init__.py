@@ -2,5 +2,6 @@
 
 from tests.factories.auth import UserFactory
 from tests.factories.members import ConsentFactory, MemberFactory
+from tests.factories.points import EarnRuleFactory, PurchaseFactory
 
-__all__ = ["ConsentFactory", "MemberFactory", "UserFactory"]
+__all__ = ["ConsentFactory", "EarnRuleFactory", "MemberFactory", "PurchaseFactory", "UserFactory"]
