@@ -305,10 +305,13 @@ def points_transaction_reverse(
             return done
         if original.kind == TransactionKind.REVERSE:
             raise NotReversible("A reversal cannot itself be reversed.")
+        postings = list(original.postings.order_by("pk"))
+        locked = accounts_lock(p.account_id for p in postings)
+        # Checked under the locks: a concurrent reversal of the same transaction is now committed.
+        if (done := _replay(idempotency_key, request_digest(request))) is not None:
+            return done
         if PointsTransaction.objects.filter(reverses=original).exists():
             raise AlreadyReversed()
-        postings = list(original.postings.select_related("account").order_by("pk"))
-        locked = accounts_lock(p.account_id for p in postings)
         entries, lot_moves = _compensation(original, postings, locked)
         draft = _Draft(
             idempotency_key=idempotency_key,
