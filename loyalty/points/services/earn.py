@@ -260,7 +260,7 @@ ORDER BY id FOR NO KEY UPDATE
 
 _RATE = """
 CREATE TEMP TABLE points_earn_rated ON COMMIT DROP AS
-SELECT nextval(pg_get_serial_sequence('points_pointstransaction', 'id')) AS transaction_id,
+SELECT nextval(%(transaction_ids)s::regclass) AS transaction_id,
        %(key_prefix)s || s.external_id AS idempotency_key, a.id AS account_id,
        s.occurred_at, (s.occurred_at AT TIME ZONE %(tz)s)::date AS earned_on,
        s.amount_text, s.currency, r.rule_id, m.multiplier_id,
@@ -316,9 +316,9 @@ SET points = points_pointslot.points + excluded.points,
 
 _CREDIT_BALANCES = """
 WITH credits AS (
-    SELECT account_id, sum(points) AS points FROM points_earn_rated GROUP BY account_id
+    SELECT account_id, sum(points)::bigint AS points FROM points_earn_rated GROUP BY account_id
     UNION ALL
-    SELECT %(merchant_account)s, -coalesce(sum(points), 0) FROM points_earn_rated
+    SELECT %(merchant_account)s, -coalesce(sum(points), 0)::bigint FROM points_earn_rated
 )
 UPDATE points_account a SET balance = a.balance + credits.points FROM credits WHERE a.id = credits.account_id
 RETURNING credits.points
@@ -340,6 +340,9 @@ def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResul
     }
     result = EarnResult()
     with connection.cursor() as cursor:
+        # Resolved once: as an argument of each row's nextval() it would be looked up per row.
+        cursor.execute("SELECT pg_get_serial_sequence('points_pointstransaction', 'id')")
+        (params["transaction_ids"],) = cursor.fetchone()
         cursor.execute(_STAGE)
         with cursor.cursor.copy("COPY points_earn_stage FROM STDIN") as copy:
             for p in purchases:
