@@ -53,10 +53,8 @@ class Account(models.Model):
     member = models.OneToOneField(
         Member, on_delete=models.PROTECT, null=True, blank=True, related_name="points_wallet"
     )
-    merchant_ref = models.CharField(max_length=MERCHANT_REF_MAX_LENGTH, null=True, blank=True, unique=True)
-    platform = models.CharField(
-        max_length=16, choices=PlatformAccount.choices, null=True, blank=True, unique=True
-    )
+    merchant_ref = models.CharField(max_length=MERCHANT_REF_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
+    platform = models.CharField(max_length=16, choices=PlatformAccount.choices, null=True, blank=True)  # noqa: DJ001
     balance = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -237,7 +235,8 @@ class Posting(models.Model):
 class PointsLot(models.Model):
     """The points a wallet earned on one day, which expire together."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
+    # Looked up through the (account, earned_on) unique index; no index of its own.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots", db_index=False)
     earned_on = models.DateField()
     expires_on = models.DateField()
     points = models.BigIntegerField()

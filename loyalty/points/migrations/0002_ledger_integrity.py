@@ -4,9 +4,9 @@
   transaction: its transaction's postings number two or more and sum to zero, and its
   transaction, account, rule versions and reversed transaction all exist. It checks them
   set-based, once per commit, rather than once per row, which is what keeps a bulk import
-  of millions of postings fast: each INSERT into points_posting notes, in one statement-
-  level trigger, the first posting id it wrote in a row of `points_ledger_pending` (one
-  row per database transaction); that row's deferred constraint trigger fires at commit,
+  of millions of postings fast: before each INSERT into points_posting a statement-level
+  trigger notes the lowest id it can write in a row of `points_ledger_pending` (one row
+  per database transaction); that row's deferred constraint trigger fires at commit,
   checks every posting from there up, and removes the row. Postings that concurrent
   sessions committed meanwhile are checked again, harmlessly.
 - Postings, transactions, lot movements and rule versions are append-only; accounts are
@@ -16,15 +16,27 @@
 from django.db import migrations
 
 FORWARD = """
+-- Room on each page, so a balance update stays on its page and touches no index.
+ALTER TABLE points_account SET (fillfactor = 80);
+
+-- Keys compare byte by byte: a bulk import inserts them in that order, and it is faster.
+ALTER TABLE points_pointstransaction ALTER COLUMN idempotency_key TYPE varchar(255) COLLATE "C";
+
 CREATE TABLE points_ledger_pending (
     xact xid8 PRIMARY KEY,
     first_posting bigint NOT NULL
 );
 
+-- Postings take their id from the sequence, always, so every posting a statement writes
+-- lies above the sequence's value when the statement began.
+ALTER TABLE points_posting ALTER COLUMN id SET GENERATED ALWAYS;
+
 CREATE FUNCTION points_ledger_note() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    next_id bigint;
 BEGIN
-    INSERT INTO points_ledger_pending (xact, first_posting)
-    SELECT pg_current_xact_id(), min(id) FROM new_postings HAVING count(*) > 0
+    SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END INTO next_id FROM points_posting_id_seq;
+    INSERT INTO points_ledger_pending (xact, first_posting) VALUES (pg_current_xact_id(), next_id)
     ON CONFLICT (xact) DO UPDATE
     SET first_posting = least(points_ledger_pending.first_posting, excluded.first_posting);
     RETURN NULL;
@@ -32,9 +44,32 @@ END
 $$;
 
 CREATE TRIGGER points_posting_note_pending
-    AFTER INSERT ON points_posting
-    REFERENCING NEW TABLE AS new_postings
+    BEFORE INSERT ON points_posting
     FOR EACH STATEMENT EXECUTE FUNCTION points_ledger_note();
+
+-- Every transaction in a range of ids: balanced, with two or more postings, and whatever
+-- it refers to exists. A posting added to an old transaction widens the range, and is
+-- still caught. Both sides are read in transaction order and merged: a freshly filled
+-- table's stale statistics would otherwise pick hash tables that spill to disk, or a
+-- probe per transaction.
+CREATE FUNCTION points_ledger_transactions_check(from_tx bigint, to_tx bigint, OUT culprit bigint, OUT unbalanced boolean)
+LANGUAGE sql STABLE
+SET enable_hashagg = off SET enable_hashjoin = off SET enable_nestloop = off SET enable_bitmapscan = off
+AS $$
+    SELECT g.transaction_id, g.total <> 0 OR g.lines < 2
+    FROM (
+        SELECT transaction_id, sum(amount) AS total, count(*) AS lines
+        FROM points_posting WHERE transaction_id BETWEEN from_tx AND to_tx
+        GROUP BY transaction_id
+    ) g
+    LEFT JOIN points_pointstransaction t ON t.id = g.transaction_id AND t.id BETWEEN from_tx AND to_tx
+    WHERE g.total <> 0 OR g.lines < 2 OR t.id IS NULL
+       OR (t.earn_rule_id IS NOT NULL AND t.earn_rule_id NOT IN (SELECT id FROM points_earnrule))
+       OR (t.tier_multiplier_id IS NOT NULL AND t.tier_multiplier_id NOT IN (SELECT id FROM points_tiermultiplier))
+       OR (t.reverses_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM points_pointstransaction o WHERE o.id = t.reverses_id))
+    LIMIT 1
+$$;
 
 CREATE FUNCTION points_ledger_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -54,25 +89,7 @@ BEGIN
     SELECT min(transaction_id), max(transaction_id) INTO from_tx, to_tx
     FROM points_posting WHERE id BETWEEN from_posting AND to_posting;
 
-    -- Every transaction in the range of those the new postings belong to: a posting added
-    -- to an old transaction widens the range, and is still caught. Both sides are read in
-    -- transaction order and merged, which a freshly filled table's stale statistics would
-    -- otherwise turn into a probe per transaction.
-    PERFORM set_config('enable_nestloop', 'off', true);
-    SELECT g.transaction_id, g.total <> 0 OR g.lines < 2 INTO culprit, unbalanced
-    FROM (
-        SELECT transaction_id, sum(amount) AS total, count(*) AS lines
-        FROM points_posting WHERE transaction_id BETWEEN from_tx AND to_tx
-        GROUP BY transaction_id
-    ) g
-    LEFT JOIN points_pointstransaction t ON t.id = g.transaction_id AND t.id BETWEEN from_tx AND to_tx
-    WHERE g.total <> 0 OR g.lines < 2 OR t.id IS NULL
-       OR (t.earn_rule_id IS NOT NULL AND t.earn_rule_id NOT IN (SELECT id FROM points_earnrule))
-       OR (t.tier_multiplier_id IS NOT NULL AND t.tier_multiplier_id NOT IN (SELECT id FROM points_tiermultiplier))
-       OR (t.reverses_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM points_pointstransaction o WHERE o.id = t.reverses_id))
-    LIMIT 1;
-    PERFORM set_config('enable_nestloop', 'on', true);
+    SELECT * INTO culprit, unbalanced FROM points_ledger_transactions_check(from_tx, to_tx);
     IF unbalanced THEN
         RAISE EXCEPTION 'points transaction % does not balance: its postings must be two or more and sum to zero',
             culprit USING ERRCODE = 'check_violation';
@@ -127,9 +144,13 @@ DROP TRIGGER points_posting_append_only ON points_posting;
 DROP FUNCTION points_refuse_change();
 DROP TRIGGER points_ledger_check_at_commit ON points_ledger_pending;
 DROP FUNCTION points_ledger_check();
+DROP FUNCTION points_ledger_transactions_check(bigint, bigint);
 DROP TRIGGER points_posting_note_pending ON points_posting;
 DROP FUNCTION points_ledger_note();
 DROP TABLE points_ledger_pending;
+ALTER TABLE points_posting ALTER COLUMN id SET GENERATED BY DEFAULT;
+ALTER TABLE points_pointstransaction ALTER COLUMN idempotency_key TYPE varchar(255) COLLATE "default";
+ALTER TABLE points_account RESET (fillfactor);
 """
 
 

@@ -32,7 +32,7 @@ from loyalty.scoring.models import MemberStanding
 EXTERNAL_ID_MAX_LENGTH = 200
 AMOUNT_MAX_DIGITS = 14
 AMOUNT_MAX_PLACES = 4
-BULK_BATCH_SIZE = 200_000
+BULK_BATCH_SIZE = 1_000_000
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 PURCHASE = "purchase"
 
@@ -230,8 +230,8 @@ def _earn_plain(merchant: _Merchant, purchases: list[Purchase]) -> EarnResult:
 
 _STAGE = """
 CREATE TEMP TABLE points_earn_stage (
-    external_id text NOT NULL, member_id bigint NOT NULL, amount numeric NOT NULL,
-    amount_text text NOT NULL, currency text NOT NULL, occurred_at timestamptz NOT NULL
+    external_id text NOT NULL, member_id bigint NOT NULL, amount text NOT NULL,
+    currency text NOT NULL, occurred_at timestamptz NOT NULL
 ) ON COMMIT DROP;
 CREATE TEMP TABLE points_earn_rates (
     currency text, valid_from timestamptz, valid_until timestamptz, rule_id bigint, rate numeric
@@ -241,37 +241,45 @@ CREATE TEMP TABLE points_earn_multipliers (
 ) ON COMMIT DROP;
 """
 
-_UNKNOWN_MEMBER = """
-SELECT s.member_id FROM points_earn_stage s LEFT JOIN members_member m ON m.id = s.member_id
-WHERE m.id IS NULL LIMIT 1
-"""
-
 _OPEN_WALLETS = """
 INSERT INTO points_account (kind, member_id, balance, created_at)
-SELECT DISTINCT 'member', member_id, 0, %(now)s FROM points_earn_stage
+SELECT 'member', s.member_id, 0, %(now)s
+FROM (SELECT DISTINCT member_id FROM points_earn_stage) s
+JOIN members_member m ON m.id = s.member_id
+WHERE NOT EXISTS (SELECT 1 FROM points_account a WHERE a.member_id = s.member_id)
 ON CONFLICT (member_id) DO NOTHING
+"""
+
+# Only asked when some purchase found no wallet, to name its member.
+_UNKNOWN_MEMBER = """
+SELECT s.member_id FROM points_earn_stage s
+WHERE NOT EXISTS (SELECT 1 FROM members_member m WHERE m.id = s.member_id) LIMIT 1
 """
 
 _LOCK_ACCOUNTS = """
 SELECT id FROM points_account
-WHERE id = %(merchant_account)s OR member_id IN (SELECT member_id FROM points_earn_stage)
+WHERE id IN (SELECT account_id FROM points_earn_rated UNION ALL SELECT %(merchant_account)s)
 ORDER BY id FOR NO KEY UPDATE
 """
 
+# Transaction ids are drawn in key order, so both indexes of the transactions grow in order.
 _RATE = """
 CREATE TEMP TABLE points_earn_rated ON COMMIT DROP AS
-SELECT nextval(%(transaction_ids)s::regclass) AS transaction_id,
-       %(key_prefix)s || s.external_id AS idempotency_key, a.id AS account_id,
-       s.occurred_at, (s.occurred_at AT TIME ZONE %(tz)s)::date AS earned_on,
-       s.amount_text, s.currency, r.rule_id, m.multiplier_id,
-       floor(s.amount * r.rate * coalesce(m.multiplier, 1))::bigint AS points
-FROM points_earn_stage s
-JOIN points_account a ON a.member_id = s.member_id
-LEFT JOIN points_earn_rates r ON r.currency = s.currency
-    AND s.occurred_at >= r.valid_from AND s.occurred_at < coalesce(r.valid_until, 'infinity')
-LEFT JOIN scoring_memberstanding ms ON ms.member_id = s.member_id
-LEFT JOIN points_earn_multipliers m ON m.tier_id = ms.tier_id
-    AND s.occurred_at >= m.valid_from AND s.occurred_at < coalesce(m.valid_until, 'infinity')
+SELECT nextval(%(transaction_ids)s::regclass) AS transaction_id, rated.*
+FROM (
+    SELECT %(key_prefix)s || s.external_id AS idempotency_key, a.id AS account_id,
+           s.occurred_at, (s.occurred_at AT TIME ZONE %(tz)s)::date AS earned_on,
+           s.amount AS amount_text, s.currency, r.rule_id, m.multiplier_id,
+           floor(s.amount::numeric * r.rate * coalesce(m.multiplier, 1))::bigint AS points
+    FROM points_earn_stage s
+    JOIN points_account a ON a.member_id = s.member_id
+    LEFT JOIN points_earn_rates r ON r.currency = s.currency
+        AND s.occurred_at >= r.valid_from AND s.occurred_at < coalesce(r.valid_until, 'infinity')
+    LEFT JOIN scoring_memberstanding ms ON ms.member_id = s.member_id
+    LEFT JOIN points_earn_multipliers m ON m.tier_id = ms.tier_id
+        AND s.occurred_at >= m.valid_from AND s.occurred_at < coalesce(m.valid_until, 'infinity')
+    ORDER BY s.external_id COLLATE "C"
+) rated
 """
 
 # Purchases worth no point earn nothing; one earned before still counts as a duplicate.
@@ -346,16 +354,13 @@ def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResul
         cursor.execute(_STAGE)
         with cursor.cursor.copy("COPY points_earn_stage FROM STDIN") as copy:
             for p in purchases:
-                copy.write_row(
-                    (p.external_id, p.member_id, p.amount, str(p.amount), p.currency, p.occurred_at)
-                )
-        cursor.execute(_UNKNOWN_MEMBER)
-        if (unknown := cursor.fetchone()) is not None:
-            _refuse_unknown_member(unknown[0])
+                copy.write_row((p.external_id, p.member_id, str(p.amount), p.currency, p.occurred_at))
         _stage_versions(cursor, merchant.category)
         cursor.execute(_OPEN_WALLETS, params)
-        cursor.execute(_LOCK_ACCOUNTS, params)
         cursor.execute(_RATE, params)
+        if cursor.rowcount < len(purchases):
+            cursor.execute(_UNKNOWN_MEMBER)
+            _refuse_unknown_member(cursor.fetchone()[0])
         cursor.execute(_SET_ASIDE_UNRATED)
         for (earned_before,) in cursor.fetchall():
             result.duplicates += earned_before
@@ -363,6 +368,8 @@ def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResul
         cursor.execute(_INSERT_TRANSACTIONS, params)
         result.duplicates += cursor.rowcount
         cursor.execute(_INSERT_POSTINGS, params)
+        # Locked only now, for the lots and balances, so a member's claims wait the least.
+        cursor.execute(_LOCK_ACCOUNTS, params)
         cursor.execute(_CREDIT_LOTS, params)
         cursor.execute(_CREDIT_BALANCES, params)
         result.points = sum(points for (points,) in cursor.fetchall() if points > 0)
