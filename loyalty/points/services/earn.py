@@ -10,14 +10,14 @@ purchases takes seconds. tests/loyalty/points/test_earn.py checks that both agre
 import bisect
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Generic, TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.backends.utils import CursorWrapper
 from django.db.transaction import atomic
 from django.utils import timezone
@@ -128,25 +128,33 @@ def earned_points(amount: Decimal, rule: EarnRule, multiplier: TierMultiplier | 
 def _validated(purchases: Sequence[Purchase]) -> tuple[list[Purchase], int]:
     """The purchases to earn on, first of each event id, and how many repeated one."""
     unique: dict[str, Purchase] = {}
+    currencies: set[str] = set()
     for index, purchase in enumerate(purchases):
-        where = f"purchases[{index}]"
-        if (
-            not isinstance(purchase.external_id, str)
-            or not 0 < len(purchase.external_id) <= EXTERNAL_ID_MAX_LENGTH
-        ):
-            raise Invalid("An event id of 1 to 200 characters is required.", param=f"{where}.external_id")
-        amount = purchase.amount
-        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-            raise Invalid("The amount must be a positive decimal.", param=f"{where}.amount")
-        exponent = amount.as_tuple().exponent
-        if -int(exponent) > AMOUNT_MAX_PLACES or amount.adjusted() >= AMOUNT_MAX_DIGITS - AMOUNT_MAX_PLACES:
-            raise Invalid("The amount has too many digits.", param=f"{where}.amount")
-        if not isinstance(purchase.currency, str) or not CURRENCY.match(purchase.currency):
-            raise Invalid("The currency must be an ISO 4217 code such as CNY.", param=f"{where}.currency")
-        if not isinstance(purchase.occurred_at, datetime) or timezone.is_naive(purchase.occurred_at):
-            raise Invalid("The time must carry a timezone.", param=f"{where}.occurred_at")
+        _refuse_malformed(purchase, index, currencies)
         unique.setdefault(purchase.external_id, purchase)
     return list(unique.values()), len(purchases) - len(unique)
+
+
+def _refuse_malformed(purchase: Purchase, index: int, currencies: set[str]) -> None:
+    where = f"purchases[{index}]"
+    external_id = purchase.external_id
+    if not isinstance(external_id, str) or not 0 < len(external_id) <= EXTERNAL_ID_MAX_LENGTH:
+        raise Invalid("An event id of 1 to 200 characters is required.", param=f"{where}.external_id")
+    amount = purchase.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise Invalid("The amount must be a positive decimal.", param=f"{where}.amount")
+    if (
+        -int(amount.as_tuple().exponent) > AMOUNT_MAX_PLACES
+        or amount.adjusted() >= AMOUNT_MAX_DIGITS - AMOUNT_MAX_PLACES
+    ):
+        raise Invalid("The amount has too many digits.", param=f"{where}.amount")
+    if purchase.currency not in currencies:
+        if not isinstance(purchase.currency, str) or not CURRENCY.match(purchase.currency):
+            raise Invalid("The currency must be an ISO 4217 code such as CNY.", param=f"{where}.currency")
+        currencies.add(purchase.currency)
+    occurred_at = purchase.occurred_at
+    if not isinstance(occurred_at, datetime) or occurred_at.utcoffset() is None:
+        raise Invalid("The time must carry a timezone.", param=f"{where}.occurred_at")
 
 
 def points_earn_purchases(
@@ -164,15 +172,29 @@ def points_earn_purchases(
     earn = _earn_set_based if connection.vendor == "postgresql" else _earn_plain
     result = EarnResult(duplicates=repeated)
     for start in range(0, len(unique), BULK_BATCH_SIZE):
-        with atomic():
-            merchant = _Merchant(
-                ref=merchant_ref,
-                name=merchant_name,
-                category=merchant_category,
-                account=merchant_account_for(merchant_ref=merchant_ref),
-            )
-            result.add(earn(merchant, unique[start : start + BULK_BATCH_SIZE]))
+        batch = unique[start : start + BULK_BATCH_SIZE]
+        try:
+            result.add(_earn_batch(earn, merchant_ref, merchant_name, merchant_category, batch))
+        except IntegrityError:
+            # Another import of some of these purchases committed while this one ran: they
+            # are duplicates now, and a second attempt skips them.
+            result.add(_earn_batch(earn, merchant_ref, merchant_name, merchant_category, batch))
     return result
+
+
+def _earn_batch(
+    earn: Callable[["_Merchant", list[Purchase]], EarnResult],
+    merchant_ref: str,
+    merchant_name: str,
+    merchant_category: str,
+    batch: list[Purchase],
+) -> EarnResult:
+    with atomic():
+        account = merchant_account_for(merchant_ref=merchant_ref)
+        merchant = _Merchant(
+            ref=merchant_ref, name=merchant_name, category=merchant_category, account=account
+        )
+        return earn(merchant, batch)
 
 
 def _unknown_member(member_ids: set[int]) -> int | None:
@@ -239,6 +261,9 @@ CREATE TEMP TABLE points_earn_rates (
 CREATE TEMP TABLE points_earn_multipliers (
     tier_id bigint, valid_from timestamptz, valid_until timestamptz, multiplier_id bigint, multiplier numeric
 ) ON COMMIT DROP;
+CREATE TEMP TABLE points_earn_earned (
+    transaction_id bigint, account_id bigint, points bigint, earned_on date
+) ON COMMIT DROP;
 """
 
 _OPEN_WALLETS = """
@@ -258,65 +283,67 @@ WHERE NOT EXISTS (SELECT 1 FROM members_member m WHERE m.id = s.member_id) LIMIT
 
 _LOCK_ACCOUNTS = """
 SELECT id FROM points_account
-WHERE id IN (SELECT account_id FROM points_earn_rated UNION ALL SELECT %(merchant_account)s)
+WHERE id IN (SELECT account_id FROM points_earn_earned UNION ALL SELECT %(merchant_account)s)
 ORDER BY id FOR NO KEY UPDATE
 """
 
-# Transaction ids are drawn in key order, so both indexes of the transactions grow in order.
-_RATE = """
-CREATE TEMP TABLE points_earn_rated ON COMMIT DROP AS
-SELECT nextval(%(transaction_ids)s::regclass) AS transaction_id, rated.*
-FROM (
-    SELECT %(key_prefix)s || s.external_id AS idempotency_key, a.id AS account_id,
-           s.occurred_at, (s.occurred_at AT TIME ZONE %(tz)s)::date AS earned_on,
-           s.amount AS amount_text, s.currency, r.rule_id, m.multiplier_id,
-           floor(s.amount::numeric * r.rate * coalesce(m.multiplier, 1))::bigint AS points
-    FROM points_earn_stage s
-    JOIN points_account a ON a.member_id = s.member_id
-    LEFT JOIN points_earn_rates r ON r.currency = s.currency
-        AND s.occurred_at >= r.valid_from AND s.occurred_at < coalesce(r.valid_until, 'infinity')
-    LEFT JOIN scoring_memberstanding ms ON ms.member_id = s.member_id
-    LEFT JOIN points_earn_multipliers m ON m.tier_id = ms.tier_id
-        AND s.occurred_at >= m.valid_from AND s.occurred_at < coalesce(m.valid_until, 'infinity')
-    ORDER BY s.external_id COLLATE "C"
-) rated
-"""
-
-# Purchases worth no point earn nothing; one earned before still counts as a duplicate.
-_SET_ASIDE_UNRATED = """
-DELETE FROM points_earn_rated r WHERE coalesce(r.points, 0) <= 0
-RETURNING EXISTS (SELECT 1 FROM points_pointstransaction t WHERE t.idempotency_key = r.idempotency_key)
-"""
-
-# Only the purchases whose transaction was inserted here go on; the others were earned before.
-_INSERT_TRANSACTIONS = """
-WITH inserted AS (
+# Rates every purchase, writes the transactions of those that earn and were not earned
+# before, and keeps what the postings, lots and balances need in a narrow table, in one
+# statement. Transaction ids are drawn in key order, so both indexes of the transactions
+# grow in order. A concurrent import of the same purchases makes it fail on the unique
+# key; see points_earn_purchases.
+_RATE_AND_RECORD = """
+WITH rated AS MATERIALIZED (
+    SELECT nextval(%(transaction_ids)s::regclass) AS transaction_id, sorted.*,
+           EXISTS (SELECT 1 FROM points_pointstransaction t WHERE t.idempotency_key = sorted.idempotency_key)
+               AS earned_before
+    FROM (
+        SELECT (%(key_prefix)s || s.external_id) COLLATE "C" AS idempotency_key, a.id AS account_id,
+               s.occurred_at, (s.occurred_at AT TIME ZONE %(tz)s)::date AS earned_on,
+               s.amount, s.currency, r.rule_id, m.multiplier_id,
+               floor(s.amount::numeric * r.rate * coalesce(m.multiplier, 1))::bigint AS points
+        FROM points_earn_stage s
+        JOIN points_account a ON a.member_id = s.member_id
+        LEFT JOIN points_earn_rates r ON r.currency = s.currency
+            AND s.occurred_at >= r.valid_from AND s.occurred_at < coalesce(r.valid_until, 'infinity')
+        LEFT JOIN scoring_memberstanding ms ON ms.member_id = s.member_id
+        LEFT JOIN points_earn_multipliers m ON m.tier_id = ms.tier_id
+            AND s.occurred_at >= m.valid_from AND s.occurred_at < coalesce(m.valid_until, 'infinity')
+        ORDER BY s.external_id COLLATE "C"
+    ) sorted
+),
+recorded AS (
     INSERT INTO points_pointstransaction (
         id, idempotency_key, kind, reason_code, reason_params, actor, merchant_ref,
         earn_rule_id, tier_multiplier_id, request_hash, occurred_at, created_at)
     SELECT transaction_id, idempotency_key, 'earn', 'purchase',
            jsonb_build_object(
-               'merchant_name', %(merchant_name)s::text, 'amount', amount_text, 'currency', currency),
+               'merchant_name', %(merchant_name)s::text, 'amount', amount, 'currency', currency),
            %(actor)s, %(merchant_ref)s, rule_id, multiplier_id, '', occurred_at, %(now)s
-    FROM points_earn_rated
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id
+    FROM rated WHERE points > 0 AND NOT earned_before
+),
+kept AS (
+    INSERT INTO points_earn_earned (transaction_id, account_id, points, earned_on)
+    SELECT transaction_id, account_id, points, earned_on FROM rated WHERE points > 0 AND NOT earned_before
 )
-DELETE FROM points_earn_rated r WHERE NOT EXISTS (SELECT 1 FROM inserted WHERE inserted.id = r.transaction_id)
+SELECT count(*),
+       count(*) FILTER (WHERE earned_before),
+       count(*) FILTER (WHERE NOT earned_before AND coalesce(points, 0) <= 0)
+FROM rated
 """
 
 _INSERT_POSTINGS = """
 INSERT INTO points_posting (transaction_id, account_id, amount)
-SELECT transaction_id, account_id, points FROM points_earn_rated
+SELECT transaction_id, account_id, points FROM points_earn_earned
 UNION ALL
-SELECT transaction_id, %(merchant_account)s, -points FROM points_earn_rated
+SELECT transaction_id, %(merchant_account)s, -points FROM points_earn_earned
 """
 
 _CREDIT_LOTS = """
 INSERT INTO points_pointslot (account_id, earned_on, expires_on, points, remaining)
 SELECT account_id, earned_on, (earned_on + make_interval(months => %(months)s))::date,
        sum(points), sum(points)
-FROM points_earn_rated GROUP BY account_id, earned_on
+FROM points_earn_earned GROUP BY account_id, earned_on
 ON CONFLICT (account_id, earned_on) DO UPDATE
 SET points = points_pointslot.points + excluded.points,
     remaining = points_pointslot.remaining + excluded.remaining
@@ -324,15 +351,15 @@ SET points = points_pointslot.points + excluded.points,
 
 _CREDIT_BALANCES = """
 WITH credits AS (
-    SELECT account_id, sum(points)::bigint AS points FROM points_earn_rated GROUP BY account_id
+    SELECT account_id, sum(points)::bigint AS points FROM points_earn_earned GROUP BY account_id
     UNION ALL
-    SELECT %(merchant_account)s, -coalesce(sum(points), 0)::bigint FROM points_earn_rated
+    SELECT %(merchant_account)s, -coalesce(sum(points), 0)::bigint FROM points_earn_earned
 )
 UPDATE points_account a SET balance = a.balance + credits.points FROM credits WHERE a.id = credits.account_id
 RETURNING credits.points
 """
 
-_DROP = "DROP TABLE points_earn_stage, points_earn_rates, points_earn_multipliers, points_earn_rated"
+_DROP = "DROP TABLE points_earn_stage, points_earn_rates, points_earn_multipliers, points_earn_earned"
 
 
 def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResult:
@@ -351,22 +378,20 @@ def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResul
         # Resolved once: as an argument of each row's nextval() it would be looked up per row.
         cursor.execute("SELECT pg_get_serial_sequence('points_pointstransaction', 'id')")
         (params["transaction_ids"],) = cursor.fetchone()
+        # Memory for this transaction's sorts and hashes, so a large batch is not spilled to disk.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(_STAGE)
-        with cursor.cursor.copy("COPY points_earn_stage FROM STDIN") as copy:
+        with cursor.cursor.copy("COPY points_earn_stage FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["text", "int8", "text", "text", "timestamptz"])
             for p in purchases:
                 copy.write_row((p.external_id, p.member_id, str(p.amount), p.currency, p.occurred_at))
         _stage_versions(cursor, merchant.category)
         cursor.execute(_OPEN_WALLETS, params)
-        cursor.execute(_RATE, params)
-        if cursor.rowcount < len(purchases):
+        cursor.execute(_RATE_AND_RECORD, params)
+        rated, result.duplicates, result.unrated = cursor.fetchone()
+        if rated < len(purchases):
             cursor.execute(_UNKNOWN_MEMBER)
             _refuse_unknown_member(cursor.fetchone()[0])
-        cursor.execute(_SET_ASIDE_UNRATED)
-        for (earned_before,) in cursor.fetchall():
-            result.duplicates += earned_before
-            result.unrated += not earned_before
-        cursor.execute(_INSERT_TRANSACTIONS, params)
-        result.duplicates += cursor.rowcount
         cursor.execute(_INSERT_POSTINGS, params)
         # Locked only now, for the lots and balances, so a member's claims wait the least.
         cursor.execute(_LOCK_ACCOUNTS, params)
