@@ -272,6 +272,7 @@ SELECT 'member', s.member_id, 0, %(now)s
 FROM (SELECT DISTINCT member_id FROM points_earn_stage) s
 JOIN members_member m ON m.id = s.member_id
 WHERE NOT EXISTS (SELECT 1 FROM points_account a WHERE a.member_id = s.member_id)
+ORDER BY s.member_id  -- two imports opening the same wallets wait for each other in one order
 ON CONFLICT (member_id) DO NOTHING
 """
 

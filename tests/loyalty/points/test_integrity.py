@@ -93,3 +93,14 @@ def test_postings_and_transactions_can_be_neither_updated_nor_deleted(change):
 
     with pytest.raises(DatabaseError, match="append-only"):
         change(earned)
+
+
+def test_a_posting_cannot_choose_its_own_id(accounts):
+    wallet, issuance = accounts
+    transaction_id = commit_raw("raw-ids", [(wallet, 5), (issuance, -5)])
+
+    with pytest.raises(DatabaseError, match="GENERATED ALWAYS"), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO points_posting (id, transaction_id, account_id, amount) VALUES (1, %s, %s, 1)",
+            [transaction_id, wallet],
+        )

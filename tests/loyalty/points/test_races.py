@@ -1,13 +1,15 @@
-"""Concurrent spending from one wallet on real PostgreSQL row locks."""
+"""Concurrent spending, reversing and importing on real PostgreSQL row locks."""
+
+from decimal import Decimal
 
 import pytest
 
 from loyalty.points.errors import InsufficientPoints
 from loyalty.points.models import PointsTransaction, TransactionKind
 from loyalty.points.selectors import points_balance
-from loyalty.points.services import points_spend, points_transaction_reverse
-from tests.factories import MemberFactory
-from tests.loyalty.points.ledger_checks import assert_ledger_consistent, earn
+from loyalty.points.services import points_earn_purchases, points_spend, points_transaction_reverse
+from tests.factories import EarnRuleFactory, MemberFactory, PurchaseFactory
+from tests.loyalty.points.ledger_checks import TEST_MERCHANT, assert_ledger_consistent, earn
 from tests.support.races import errors_of, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -80,4 +82,26 @@ def test_concurrent_reversals_of_one_transaction_reverse_it_once():
     assert sum(o.ok for o in outcomes) == 1
     assert {type(e).__name__ for e in errors_of(outcomes)} == {"AlreadyReversed"}
     assert points_balance(member=member) == 0
+    assert_ledger_consistent()
+
+
+def test_the_same_purchases_imported_concurrently_earn_once():
+    EarnRuleFactory()
+    members = MemberFactory.create_batch(5)
+    purchases = [PurchaseFactory(member_id=members[i % 5].pk, amount=Decimal(10 + i)) for i in range(40)]
+
+    outcomes = race(
+        lambda _: points_earn_purchases(
+            merchant_ref=TEST_MERCHANT,
+            merchant_name="Blue Bottle",
+            merchant_category="coffee",
+            purchases=purchases,
+        ),
+        threads=4,
+    )
+
+    assert all(o.ok for o in outcomes), errors_of(outcomes)
+    assert sum(o.value.earned for o in outcomes) == 40
+    assert sum(o.value.duplicates for o in outcomes) == 3 * 40
+    assert sum(points_balance(member=m) for m in members) == sum(10 + i for i in range(40))
     assert_ledger_consistent()
