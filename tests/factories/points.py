@@ -9,7 +9,7 @@ from loyalty.points.services import Purchase
 EARN_RULES_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-class EarnRuleFactory(factory.django.DjangoModelFactory):
+class EarnRuleFactory(factory.django.DjangoModelFactory[EarnRule]):
     class Meta:
         model = EarnRule
         django_get_or_create = ("merchant_category", "currency", "effective_from")
@@ -20,7 +20,7 @@ class EarnRuleFactory(factory.django.DjangoModelFactory):
     effective_from = EARN_RULES_SINCE
 
 
-class PurchaseFactory(factory.Factory):
+class PurchaseFactory(factory.Factory[Purchase]):
     class Meta:
         model = Purchase
 

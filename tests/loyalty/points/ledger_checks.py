@@ -38,8 +38,8 @@ def assert_ledger_consistent() -> None:
 
 def earn(member_id: int, points: int, **purchase: object) -> None:
     """Earn `points` for a member through a coffee purchase of as many CNY (no standing, so times 1)."""
-    EarnRuleFactory()
-    bought: Purchase = PurchaseFactory(member_id=member_id, amount=Decimal(points), **purchase)
+    EarnRuleFactory.create()
+    bought: Purchase = PurchaseFactory.build(member_id=member_id, amount=Decimal(points), **purchase)
     result = points_earn_purchases(
         merchant_ref=TEST_MERCHANT,
         merchant_name="Blue Bottle",

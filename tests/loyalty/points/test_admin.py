@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator(client):
-    user = UserFactory(is_staff=True, is_superuser=True)
+    user = UserFactory.create(is_staff=True, is_superuser=True)
     client.force_login(user)
     return user
 
@@ -22,7 +22,7 @@ def adjust_url(wallet):
 
 
 def test_the_ledger_of_an_account_lists_its_postings_with_reasons(client, operator):
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 42)
     wallet = wallet_for_member(member_id=member.pk)
 
@@ -38,7 +38,7 @@ def test_the_ledger_of_an_account_lists_its_postings_with_reasons(client, operat
 
 
 def test_postings_cannot_be_edited_or_added_in_the_admin(client, operator):
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 42)
     posting = wallet_for_member(member_id=member.pk).postings.get()
 
@@ -51,7 +51,7 @@ def test_postings_cannot_be_edited_or_added_in_the_admin(client, operator):
 
 
 def test_a_manual_adjustment_posts_a_balanced_transaction_once(client, operator):
-    member = MemberFactory()
+    member = MemberFactory.create()
     wallet = wallet_for_member(member_id=member.pk)
     form = {"points": "25", "note": "Goodwill for a late rental", "idempotency_key": "admin-adjust:abc"}
 
@@ -75,7 +75,7 @@ def test_a_manual_adjustment_posts_a_balanced_transaction_once(client, operator)
     ],
 )
 def test_an_adjustment_without_a_reason_or_beyond_the_balance_is_refused(client, operator, form, error):
-    member = MemberFactory()
+    member = MemberFactory.create()
     wallet = wallet_for_member(member_id=member.pk)
 
     response = client.post(adjust_url(wallet), form)
@@ -92,8 +92,8 @@ def test_only_member_wallets_can_be_adjusted(client, operator):
 
 
 def test_staff_without_the_permission_cannot_adjust(client):
-    client.force_login(UserFactory(is_staff=True))
-    wallet = wallet_for_member(member_id=MemberFactory().pk)
+    client.force_login(UserFactory.create(is_staff=True))
+    wallet = wallet_for_member(member_id=MemberFactory.create().pk)
 
     response = client.post(adjust_url(wallet), {"points": "5", "note": "x", "idempotency_key": "k"})
 

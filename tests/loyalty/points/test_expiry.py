@@ -29,7 +29,7 @@ def expirations():
 
 
 def test_what_is_left_of_lots_past_their_date_expires_in_one_transaction_per_member():
-    alice, bob = MemberFactory(), MemberFactory()
+    alice, bob = MemberFactory.create(), MemberFactory.create()
     earn(alice.pk, 100, occurred_at=earned_on(date(2025, 3, 1)))
     earn(alice.pk, 50, occurred_at=earned_on(date(2025, 3, 2)))
     earn(alice.pk, 70, occurred_at=earned_on(date(2025, 9, 1)))  # not due yet
@@ -57,7 +57,7 @@ def test_what_is_left_of_lots_past_their_date_expires_in_one_transaction_per_mem
 
 
 def test_running_the_expiry_twice_expires_once():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 100, occurred_at=earned_on(date(2025, 3, 1)))
 
     points_expire_due(today=date(2026, 3, 1))
@@ -69,7 +69,7 @@ def test_running_the_expiry_twice_expires_once():
 
 
 def test_a_lot_expires_on_its_date_and_not_the_day_before():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 100, occurred_at=earned_on(date(2025, 3, 1)))
 
     assert points_expire_due(today=date(2026, 2, 28)).points == 0
@@ -77,7 +77,7 @@ def test_a_lot_expires_on_its_date_and_not_the_day_before():
 
 
 def test_members_are_told_once_thirty_days_before_their_points_expire():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 100, occurred_at=earned_on(date(2025, 3, 31)))
     earn(member.pk, 40, occurred_at=earned_on(date(2025, 5, 1)))  # expires beyond the notice
 
@@ -90,7 +90,7 @@ def test_members_are_told_once_thirty_days_before_their_points_expire():
 
 
 def test_no_notice_before_the_window_opens():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 100, occurred_at=earned_on(date(2025, 4, 1)))
 
     assert points_expire_due(today=date(2026, 3, 1)).notices == 0
@@ -98,7 +98,7 @@ def test_no_notice_before_the_window_opens():
 
 
 def test_reversing_an_expiry_gives_the_points_back_to_their_lots():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 100, occurred_at=earned_on(date(2025, 3, 1)))
     points_expire_due(today=date(2026, 3, 5))
 
@@ -112,7 +112,7 @@ def test_reversing_an_expiry_gives_the_points_back_to_their_lots():
 
 
 def test_the_daily_task_runs_on_a_real_worker(celery_worker):
-    member = MemberFactory()
+    member = MemberFactory.create()
     long_ago = datetime.now(UTC) - timedelta(days=800)
     earn(member.pk, 25, occurred_at=long_ago)
 

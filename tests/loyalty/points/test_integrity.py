@@ -34,7 +34,7 @@ def commit_raw(key, lines, transaction_id=None):
 
 @pytest.fixture
 def accounts():
-    member = MemberFactory()
+    member = MemberFactory.create()
     return wallet_for_member(member_id=member.pk).pk, platform_account(platform=PlatformAccount.ISSUANCE).pk
 
 
@@ -87,7 +87,7 @@ def test_a_balanced_raw_insert_commits(accounts):
     ids=["update-posting", "delete-posting", "update-transaction"],
 )
 def test_postings_and_transactions_can_be_neither_updated_nor_deleted(change):
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 10)
     earned = PointsTransaction.objects.get(kind=TransactionKind.EARN)
 

@@ -34,7 +34,7 @@ def grant(member, points, key="grant-1"):
 
 
 def test_a_balanced_transaction_moves_both_balances_and_opens_a_lot():
-    member = MemberFactory()
+    member = MemberFactory.create()
 
     posted = grant(member, 150)
 
@@ -50,7 +50,7 @@ def test_a_balanced_transaction_moves_both_balances_and_opens_a_lot():
     ids=["unbalanced", "single", "zeros", "zero-line", "bool"],
 )
 def test_postings_that_do_not_balance_are_refused_and_nothing_is_written(amounts):
-    member = MemberFactory()
+    member = MemberFactory.create()
     wallet = wallet_for_member(member_id=member.pk)
     issuance = platform_account(platform=PlatformAccount.ISSUANCE)
     accounts = [wallet, issuance, issuance]
@@ -68,7 +68,7 @@ def test_postings_that_do_not_balance_are_refused_and_nothing_is_written(amounts
 
 
 def test_a_reason_no_statement_could_show_is_refused():
-    member = MemberFactory()
+    member = MemberFactory.create()
     wallet = wallet_for_member(member_id=member.pk)
     issuance = platform_account(platform=PlatformAccount.ISSUANCE)
 
@@ -94,7 +94,7 @@ def test_a_reason_no_statement_could_show_is_refused():
 
 
 def test_replaying_a_key_posts_once_and_returns_the_first_transaction():
-    member = MemberFactory()
+    member = MemberFactory.create()
 
     first = grant(member, 80)
     again = grant(member, 80)
@@ -105,7 +105,7 @@ def test_replaying_a_key_posts_once_and_returns_the_first_transaction():
 
 
 def test_the_same_key_with_other_postings_is_refused():
-    member = MemberFactory()
+    member = MemberFactory.create()
     grant(member, 80)
 
     with pytest.raises(IdempotencyKeyReused):
@@ -115,7 +115,7 @@ def test_the_same_key_with_other_postings_is_refused():
 
 
 def test_a_member_wallet_can_never_go_below_zero_even_written_directly():
-    member = MemberFactory()
+    member = MemberFactory.create()
     wallet = wallet_for_member(member_id=member.pk)
 
     with pytest.raises(IntegrityError):
@@ -131,7 +131,7 @@ def test_merchant_and_platform_accounts_may_go_negative():
 
 
 def test_an_adjustment_needs_a_reason_and_is_a_balanced_transaction():
-    member = MemberFactory()
+    member = MemberFactory.create()
 
     with pytest.raises(Invalid):
         points_adjust(member=member, points=10, note="  ", idempotency_key="a1", actor=OPERATOR)

@@ -18,7 +18,7 @@ THREADS = 20
 
 
 def test_twenty_concurrent_spends_end_with_the_exact_balance_and_refused_ones_change_nothing():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 250, external_id="a")
     earn(member.pk, 250, external_id="b")  # two lots, so spends cross a lot boundary
 
@@ -46,7 +46,7 @@ def test_twenty_concurrent_spends_end_with_the_exact_balance_and_refused_ones_ch
 
 
 def test_the_same_spend_replayed_concurrently_posts_once():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 100)
 
     outcomes = race(
@@ -68,7 +68,7 @@ def test_the_same_spend_replayed_concurrently_posts_once():
 
 
 def test_concurrent_reversals_of_one_transaction_reverse_it_once():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 100)
     earned = PointsTransaction.objects.get(kind=TransactionKind.EARN)
 
@@ -86,9 +86,11 @@ def test_concurrent_reversals_of_one_transaction_reverse_it_once():
 
 
 def test_the_same_purchases_imported_concurrently_earn_once():
-    EarnRuleFactory()
+    EarnRuleFactory.create()
     members = MemberFactory.create_batch(5)
-    purchases = [PurchaseFactory(member_id=members[i % 5].pk, amount=Decimal(10 + i)) for i in range(40)]
+    purchases = [
+        PurchaseFactory.build(member_id=members[i % 5].pk, amount=Decimal(10 + i)) for i in range(40)
+    ]
 
     outcomes = race(
         lambda _: points_earn_purchases(

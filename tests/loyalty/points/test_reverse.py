@@ -32,7 +32,7 @@ def last_earn():
 
 
 def test_reversing_an_earn_takes_the_points_back_from_the_member_to_the_merchant():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 200)
 
     reversal = reverse(last_earn())
@@ -44,7 +44,7 @@ def test_reversing_an_earn_takes_the_points_back_from_the_member_to_the_merchant
 
 
 def test_reversing_a_spend_gives_the_points_back_to_the_lots_they_came_from():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 200)
     spent = spend(member, 150)
 
@@ -56,7 +56,7 @@ def test_reversing_a_spend_gives_the_points_back_to_the_lots_they_came_from():
 
 
 def test_reversing_an_earn_already_partly_spent_takes_back_only_what_is_left():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 200)
     spend(member, 150)
 
@@ -69,7 +69,7 @@ def test_reversing_an_earn_already_partly_spent_takes_back_only_what_is_left():
 
 
 def test_an_earn_wholly_spent_cannot_be_reversed():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 200)
     spend(member, 200)
 
@@ -80,7 +80,7 @@ def test_an_earn_wholly_spent_cannot_be_reversed():
 
 
 def test_a_transaction_is_reversed_only_once():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 200)
     reverse(last_earn(), key="r1")
 
@@ -91,7 +91,7 @@ def test_a_transaction_is_reversed_only_once():
 
 
 def test_a_reversal_cannot_itself_be_reversed():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 200)
     reversal = reverse(last_earn(), key="r1")
 
@@ -100,7 +100,7 @@ def test_a_reversal_cannot_itself_be_reversed():
 
 
 def test_replaying_a_reversal_returns_it_and_another_note_under_its_key_is_refused():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 200)
     first = reverse(last_earn(), key="r1")
 

@@ -24,7 +24,7 @@ def claim(member, points, title="Free coffee"):
 
 
 def test_a_member_with_no_wallet_has_an_empty_statement_and_no_points():
-    member = MemberFactory()
+    member = MemberFactory.create()
 
     assert points_balance(member=member) == 0
     assert points_statement(member=member).lines == []
@@ -32,7 +32,7 @@ def test_a_member_with_no_wallet_has_an_empty_statement_and_no_points():
 
 
 def test_the_statement_is_newest_first_with_readable_reasons_and_running_balances():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 42, external_id="1")
     earn(member.pk, 100, external_id="2")
     claim(member, 120)
@@ -48,7 +48,7 @@ def test_the_statement_is_newest_first_with_readable_reasons_and_running_balance
 
 
 def test_the_statement_pages_on_with_starting_after_and_keeps_balances_right():
-    member = MemberFactory()
+    member = MemberFactory.create()
     for n in range(5):
         earn(member.pk, 10 + n, external_id=str(n))
 
@@ -62,7 +62,7 @@ def test_the_statement_pages_on_with_starting_after_and_keeps_balances_right():
 
 
 def test_the_statement_speaks_the_members_language():
-    member = MemberFactory(locale=Locale.SIMPLIFIED_CHINESE)
+    member = MemberFactory.create(locale=Locale.SIMPLIFIED_CHINESE)
     earn(member.pk, 42)
 
     (line,) = points_statement(member=member).lines
@@ -73,7 +73,7 @@ def test_the_statement_speaks_the_members_language():
 
 @pytest.mark.parametrize(("limit", "starting_after"), [(0, None), (101, None), (20, 999_999)])
 def test_a_bad_page_request_is_refused(limit, starting_after):
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 5)
 
     with pytest.raises(Invalid):
@@ -81,7 +81,7 @@ def test_a_bad_page_request_is_refused(limit, starting_after):
 
 
 def test_lots_about_to_expire_are_listed_soonest_first():
-    member = MemberFactory()
+    member = MemberFactory.create()
     today = date(2026, 3, 1)
     for days_ago in (340, 350, 200):
         earn(member.pk, days_ago, occurred_at=datetime(2026, 3, 1, 12, tzinfo=UTC) - timedelta(days=days_ago))

@@ -27,7 +27,7 @@ def spend(member, points, key="spend-1", merchant_ref=None):
 
 
 def test_spending_takes_the_oldest_lots_first_and_records_them():
-    member = MemberFactory()
+    member = MemberFactory.create()
     now = timezone.now()
     earn(member.pk, 100, occurred_at=now - timedelta(days=40))
     earn(member.pk, 100, occurred_at=now - timedelta(days=20))
@@ -46,7 +46,7 @@ def test_spending_takes_the_oldest_lots_first_and_records_them():
 
 
 def test_points_spent_on_a_merchants_perk_go_back_to_its_funding_account():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 120)
 
     spend(member, 120, merchant_ref="mch_testcoffee0000000000")
@@ -56,7 +56,7 @@ def test_points_spent_on_a_merchants_perk_go_back_to_its_funding_account():
 
 
 def test_points_spent_on_a_platform_reward_leave_circulation_as_breakage():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 120)
 
     spend(member, 100)
@@ -66,7 +66,7 @@ def test_points_spent_on_a_platform_reward_leave_circulation_as_breakage():
 
 
 def test_a_short_balance_is_refused_and_changes_nothing():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 99)
     before = list(Account.objects.order_by("pk").values_list("pk", "balance"))
     transactions = PointsTransaction.objects.count()
@@ -81,7 +81,7 @@ def test_a_short_balance_is_refused_and_changes_nothing():
 
 
 def test_a_member_who_never_earned_is_refused_without_opening_a_wallet():
-    member = MemberFactory()
+    member = MemberFactory.create()
 
     with pytest.raises(InsufficientPoints):
         spend(member, 1)
@@ -91,14 +91,14 @@ def test_a_member_who_never_earned_is_refused_without_opening_a_wallet():
 
 @pytest.mark.parametrize("points", [0, -5, 1.5])
 def test_only_a_positive_whole_number_of_points_can_be_spent(points):
-    member = MemberFactory()
+    member = MemberFactory.create()
 
     with pytest.raises(Invalid):
         spend(member, points)
 
 
 def test_replaying_a_spend_spends_once():
-    member = MemberFactory()
+    member = MemberFactory.create()
     earn(member.pk, 300)
 
     first = spend(member, 120, key="claim-7")

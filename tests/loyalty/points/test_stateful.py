@@ -39,7 +39,7 @@ class Ledger(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.savepoint = transaction.savepoint()
-        EarnRuleFactory()
+        EarnRuleFactory.create()
         self.members = MemberFactory.create_batch(MEMBERS)
         self.transactions: list[int] = []
         self.counter = 0
