@@ -12,7 +12,7 @@ from loyalty.members.models import Notification
 from loyalty.points.locks import accounts_lock
 from loyalty.points.models import PlatformAccount, PointsLot, TransactionKind
 from loyalty.points.services.accounts import platform_account
-from loyalty.points.services.ledger import _Draft, _post
+from loyalty.points.services.ledger import Draft, post_draft
 
 EXPIRY_ACTOR = "system:points_expiry"
 NOTICE_KIND = "points_expiring"
@@ -60,8 +60,8 @@ def _expire_wallet(account_id: int, today: date) -> int | None:
         # The key names exactly what is expired, so a rerun that finds the same lots replays.
         state = ",".join(f"{lot.pk}:{lot.remaining}" for lot in due)
         digest = hashlib.sha256(state.encode()).hexdigest()[:32]
-        _post(
-            _Draft(
+        post_draft(
+            Draft(
                 idempotency_key=f"expiry:{account_id}:{today.isoformat()}:{digest}",
                 kind=TransactionKind.EXPIRE,
                 entries=[(locked[account_id], -points), (locked[expiry.pk], points)],

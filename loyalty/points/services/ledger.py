@@ -48,7 +48,7 @@ Entry = tuple[Account, int]
 
 
 @dataclass
-class _Draft:
+class Draft:
     """A transaction about to be posted, with how it moves the lots of member wallets.
 
     `lot_moves` names, per wallet, the lots a posting takes from (negative) or gives back to
@@ -76,7 +76,7 @@ def request_digest(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _validate(draft: _Draft) -> None:
+def _validate(draft: Draft) -> None:
     if not 0 < len(draft.idempotency_key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
         raise Invalid("An idempotency key of 1 to 255 characters is required.", param="idempotency_key")
     amounts = [amount for _, amount in draft.entries]
@@ -94,8 +94,12 @@ def _replay(key: str, request_hash: str) -> PointsTransaction | None:
     return existing
 
 
-def _post(draft: _Draft) -> PointsTransaction:
-    """Post `draft` once: a replay of its key returns the first transaction unchanged."""
+def post_draft(draft: Draft) -> PointsTransaction:
+    """Post `draft` once: a replay of its key returns the first transaction unchanged.
+
+    The one writer of postings outside the bulk earn; the services of this package build
+    the draft (its kind, lot moves, request digest) and call it.
+    """
     _validate(draft)
     request_hash = request_digest(draft.request) if draft.request else ""
     with atomic():
@@ -120,7 +124,7 @@ def _post(draft: _Draft) -> PointsTransaction:
     return posted
 
 
-def _insert(draft: _Draft, request_hash: str) -> PointsTransaction:
+def _insert(draft: Draft, request_hash: str) -> PointsTransaction:
     now = timezone.now()
     try:
         with atomic():
@@ -208,7 +212,7 @@ def points_post(
     changes nothing; the same key with anything else raises `IdempotencyKeyReused`.
     """
     entries = list(postings)
-    draft = _Draft(
+    draft = Draft(
         idempotency_key=idempotency_key,
         kind=TransactionKind.REVERSE if reverses is not None else TransactionKind.ADJUST,
         entries=entries,
@@ -223,7 +227,7 @@ def points_post(
             "reverses": reverses.pk if reverses else None,
         },
     )
-    return _post(draft)
+    return post_draft(draft)
 
 
 def points_adjust(
@@ -268,7 +272,7 @@ def points_spend(
             receiver = platform_account(platform=PlatformAccount.BREAKAGE)
         else:
             receiver = merchant_account_for(merchant_ref=merchant_ref)
-        draft = _Draft(
+        draft = Draft(
             idempotency_key=idempotency_key,
             kind=TransactionKind.SPEND,
             entries=[(wallet, -points), (receiver, points)],
@@ -284,7 +288,7 @@ def points_spend(
                 "reason_params": dict(reason_params),
             },
         )
-        return _post(draft)
+        return post_draft(draft)
 
 
 def points_transaction_reverse(
@@ -313,7 +317,7 @@ def points_transaction_reverse(
         if PointsTransaction.objects.filter(reverses=original).exists():
             raise AlreadyReversed()
         entries, lot_moves = _compensation(original, postings, locked)
-        draft = _Draft(
+        draft = Draft(
             idempotency_key=idempotency_key,
             kind=TransactionKind.REVERSE,
             entries=entries,
@@ -327,7 +331,7 @@ def points_transaction_reverse(
             lot_moves=lot_moves,
             request=request,
         )
-        return _post(draft)
+        return post_draft(draft)
 
 
 def _compensation(
