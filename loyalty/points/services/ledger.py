@@ -302,6 +302,8 @@ def points_transaction_reverse(
     back what is left (and gives the funder back the same), so a wallet never goes below
     zero. With nothing left, or for a reversal, it refuses with `NotReversible`.
     """
+    if not note.strip():
+        raise Invalid("Say why the transaction is reversed.", param="note")
     original = transaction
     request = {"reverse": original.pk, "note": note}
     with atomic():

@@ -1,5 +1,6 @@
 import pytest
 
+from loyalty.core.errors import Invalid
 from loyalty.points.errors import AlreadyReversed, IdempotencyKeyReused, NotReversible
 from loyalty.points.models import PointsLot, PointsTransaction, TransactionKind
 from loyalty.points.selectors import points_balance
@@ -107,3 +108,13 @@ def test_replaying_a_reversal_returns_it_and_another_note_under_its_key_is_refus
     assert reverse(last_earn(), key="r1").pk == first.pk
     with pytest.raises(IdempotencyKeyReused):
         reverse(last_earn(), key="r1", note="Something else")
+
+
+def test_a_reversal_needs_a_reason():
+    member = MemberFactory.create()
+    earn(member.pk, 200)
+
+    with pytest.raises(Invalid):
+        reverse(last_earn(), note=" ")
+
+    assert points_balance(member=member) == 200
