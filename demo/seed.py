@@ -179,9 +179,16 @@ def _seed_merchant(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _seed_points(manifest: Manifest) -> None:
+    from demo.points import seed_points
+
+    seed_points()
+
+
 @transaction.atomic
 def seed(*, base_url_hint: str) -> Manifest:
     manifest = Manifest(base_url_hint=base_url_hint)
     _seed_operator(manifest)
     _seed_merchants(manifest)
+    _seed_points(manifest)
     return manifest

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "loyalty.core",
     "loyalty.members",
     "loyalty.scoring",
+    "loyalty.points",
     "perks.merchants",
     "perks.catalog",
     "perks.vouchers",
@@ -163,6 +164,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="perkli
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Points ---------------------------------------------------------------------------
+
+POINTS_EXPIRY_MONTHS = env.int("POINTS_EXPIRY_MONTHS", default=12)
+POINTS_EXPIRY_NOTICE_DAYS = env.int("POINTS_EXPIRY_NOTICE_DAYS", default=30)
 
 # --- Stripe ----------------------------------------------------------------------------
 
