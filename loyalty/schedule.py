@@ -1,3 +1,13 @@
 """Every periodic job, in one place. Times are in settings.TIME_ZONE."""
 
-BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Scoring: a sweep behind the debounced recomputation, the nightly full run (decay
+    # moves scores), the grace-period downgrades, and holds that reach their expiry.
+    "scoring-recompute-pending": {"task": "scoring.recompute_pending", "schedule": 60.0},
+    "scoring-recompute-all": {"task": "scoring.recompute_all", "schedule": crontab(hour=2, minute=30)},
+    "scoring-downgrade-due": {"task": "scoring.downgrade_due", "schedule": crontab(hour=3, minute=30)},
+    "scoring-expire-holds": {"task": "scoring.expire_holds", "schedule": crontab(minute="*/5")},
+    "members-purge-passes": {"task": "members.purge_passes", "schedule": crontab(hour=4, minute=15)},
+}
