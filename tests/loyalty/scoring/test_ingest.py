@@ -2,12 +2,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from loyalty.scoring.errors import ScoreEventInvalid
-from loyalty.scoring.models import PLATFORM_SOURCE, HoldStatus, RecomputeRequest, ScoreEvent
+from loyalty.scoring.models import PLATFORM_SOURCE, HoldStatus, RecomputeRequest, ScoreEvent, ScoreSnapshot
 from loyalty.scoring.services import ScoreEventInput, score_events_record
 from tests.factories import MERCHANT_REF, OTHER_MERCHANT_REF, HoldFactory, JoinedMemberFactory
 from tests.support.races import errors_of, race
@@ -221,3 +221,18 @@ def test_concurrent_overlapping_batches_store_each_event_once():
     assert sum(o.value.duplicates for o in outcomes) == 5 * 300
     assert ScoreEvent.objects.count() == 300 + 6 * 20
     assert ScoreEvent.objects.values("source", "external_id").distinct().count() == 300 + 6 * 20
+
+
+@pytest.mark.postgres
+def test_recorded_events_and_snapshots_cannot_be_rewritten_or_deleted():
+    member = JoinedMemberFactory()
+    score_events_record(source=MERCHANT_REF, events=events_for(member, 1))
+
+    for rows, change in (
+        (ScoreEvent.objects.all(), {"impact": 50}),
+        (ScoreSnapshot.objects.all(), {"score": 900}),
+    ):
+        with pytest.raises(Exception, match="append-only"), transaction.atomic():
+            rows.update(**change)
+        with pytest.raises(Exception, match="append-only"), transaction.atomic():
+            rows.delete()
