@@ -12,6 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from demo.members import seed_members
+
 OPERATOR_EMAIL = "operator@perkline.demo"
 
 
@@ -47,8 +49,13 @@ def _seed_operator(manifest: Manifest) -> None:
     manifest.operator = {"email": OPERATOR_EMAIL, "password": password}
 
 
+def _seed_members(manifest: Manifest) -> None:
+    manifest.members.extend(seed_members(password=demo_password))
+
+
 @transaction.atomic
 def seed(*, base_url_hint: str) -> Manifest:
     manifest = Manifest(base_url_hint=base_url_hint)
     _seed_operator(manifest)
+    _seed_members(manifest)
     return manifest

@@ -98,7 +98,11 @@ def consent_set(*, member: Member, dimension: str, granted: bool, source: str) -
 
 
 def member_verification_record(*, member: Member, check: str, now: datetime | None = None) -> None:
-    """Email, phone or identity verified: set the flag and record the platform score event."""
+    """Email, phone or identity verified: set the flag and record the platform score event.
+
+    Once a calendar year counts: a check repeated that year changes nothing, while a check
+    renewed in a later year refreshes evidence that has decayed.
+    """
     if check not in _VERIFICATIONS:
         raise Invalid(f"Check is one of {', '.join(_VERIFICATIONS)}.", param="check")
     now = now or timezone.now()
@@ -107,7 +111,11 @@ def member_verification_record(*, member: Member, check: str, now: datetime | No
             Member.objects.filter(pk=member.pk).update(**{flag: True})
         score_events_record(
             source=PLATFORM_SOURCE,
-            events=[ScoreEventInput(f"{check}_verified:{member.ref}", member.pk, f"{check}_verified", now)],
+            events=[
+                ScoreEventInput(
+                    f"{check}_verified:{member.ref}:{now:%Y}", member.pk, f"{check}_verified", now
+                )
+            ],
         )
 
 
