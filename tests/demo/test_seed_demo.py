@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
 from loyalty.members.models import Consent, ConsentChange, Member
-from loyalty.scoring.models import AppealStatus, Hold, HoldStatus, MemberStanding, Tier
+from loyalty.scoring.models import DIMENSION_BITS, AppealStatus, Hold, HoldStatus, MemberStanding, Tier
 from loyalty.scoring.selectors import score_explanation
 
 pytestmark = pytest.mark.django_db
@@ -92,9 +92,5 @@ def test_synthetic_members_are_added_in_bulk_over_every_tier_and_left_out_of_the
                 "dimension", flat=True
             )
         )
-        assert standing.shared_dimensions == sum(
-            1 << i
-            for i, d in enumerate(["payment_history", "fulfilment", "tenure", "identity", "assets"])
-            if d in shared
-        )
+        assert standing.shared_dimensions == sum(DIMENSION_BITS[dimension] for dimension in shared)
     assert not synthetic.filter(member__user__password__startswith="pbkdf2").exists()
