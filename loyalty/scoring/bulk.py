@@ -194,13 +194,6 @@ def _decayed_sum_sql(rule: DimensionRule) -> str:
     )
 
 
-def _round_half_away(numerator: str, denominator: int) -> str:
-    """engine.round_half_away, for a numerator of either sign (integer division truncates)."""
-    positive = f"(({numerator}) * 2 + {denominator}) / {2 * denominator}"
-    negative = f"-((-({numerator}) * 2 + {denominator}) / {2 * denominator})"
-    return f"CASE WHEN ({numerator}) >= 0 THEN {positive} ELSE {negative} END"
-
-
 def _score_sql(engine: Engine, total: str) -> str:
     """engine.score_of: contributions never sum below -engine.down points, so adding that
     many keeps the dividend non-negative, where SQL's truncating division is a floor."""
@@ -209,16 +202,18 @@ def _score_sql(engine: Engine, total: str) -> str:
 
 
 def _contribution_sql(engine: Engine, rule: DimensionRule) -> str:
-    """engine.contribution_milli of the column `<dimension>_sum` (NULL stays NULL)."""
-    total = f"{rule.dimension}_sum"
-    saturation = rule.saturation
-    clamped = (
-        f"CASE WHEN {total} > {saturation} THEN {saturation} "
-        f"WHEN {total} < -{saturation} THEN -{saturation} ELSE {total} END"
-    )
-    rising, falling = rule.weight * engine.up * 10, rule.weight * engine.down * 10
-    span = f"CASE WHEN {total} >= 0 THEN {rising} ELSE {falling} END"
-    return _round_half_away(f"({clamped}) * ({span})", saturation)
+    """engine.contribution_milli of the column `<dimension>_sum`, NULL staying NULL.
+
+    The sum's sign is the contribution's, so each branch rounds a non-negative quotient
+    half up, which is engine.round_half_away; the sum is named four times, not a dozen.
+    """
+    total, saturation = f"{rule.dimension}_sum", rule.saturation
+    rising, falling = 2 * rule.weight * engine.up * 10, 2 * rule.weight * engine.down * 10
+    smaller = "LEAST" if connection.vendor == "postgresql" else "MIN"
+    # No ELSE: a NULL sum matches neither branch (LEAST would skip a NULL argument).
+    up = f"({smaller}({total}, {saturation}) * {rising} + {saturation}) / {2 * saturation}"
+    down = f"({smaller}(-{total}, {saturation}) * {falling} + {saturation}) / {2 * saturation}"
+    return f"CASE WHEN {total} >= 0 THEN {up} WHEN {total} < 0 THEN -({down}) END"
 
 
 def _band_case(column: str, bands: Bands, value: str) -> str:
@@ -244,21 +239,19 @@ def _changes_sql(engine: Engine, bands: Bands) -> str:
         for rule in rules
     )
     milli = ", ".join(f"{_contribution_sql(engine, rule)} AS {rule.dimension}_milli" for rule in rules)
-    total = " + ".join(f"COALESCE({rule.dimension}_milli, 0)" for rule in rules)
+    total = " + ".join(f"COALESCE({_contribution_sql(engine, rule)}, 0)" for rule in rules)
     upgrade_or_same = "band_rank >= old_rank"
     due = "COALESCE(old_bbs, %(now)s) <= %(due_before)s"
-    # MATERIALIZED keeps the contribution arithmetic from being inlined into the levels
-    # above, which would repeat it dozens of times per row.
+    # MATERIALIZED keeps the score arithmetic from being inlined into the tier rule above
+    # it, which names the score a dozen times per row.
     return f"""
         WITH summed AS (
             SELECT s.member_id, s.version, s.tier_id AS old_tier_id, s.score AS old_score,
                 s.below_band_since AS old_bbs, s.engine_version AS old_engine, {consented_sums}
             FROM {MemberStanding._meta.db_table} s
             LEFT JOIN ({decayed_sums_sql(engine)}) e ON e.member_id = s.member_id
-        ), contributed AS MATERIALIZED (
-            SELECT summed.*, {milli} FROM summed
-        ), scored AS (
-            SELECT contributed.*, {_score_sql(engine, total)} AS score FROM contributed
+        ), scored AS MATERIALIZED (
+            SELECT summed.*, {milli}, {_score_sql(engine, total)} AS score FROM summed
         ), banded AS (
             SELECT scored.*,
                 {_band_case("score", bands, "id")} AS band_tier_id,
