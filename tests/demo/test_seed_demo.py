@@ -58,6 +58,7 @@ def test_the_demo_members_scores_are_explained_by_their_histories(manifest):
     for entry in manifest["members"]:
         member = Member.objects.get(ref=entry["ref"])
         explanation = score_explanation(member=member)
+        assert explanation is not None
         assert explanation.score == entry["score"]
         assert explanation.reasons
         if entry["score"] != 500:

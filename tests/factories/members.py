@@ -7,7 +7,7 @@ from loyalty.members.services import consent_set, member_create
 from tests.factories.auth import UserFactory
 
 
-class MemberFactory(factory.django.DjangoModelFactory):
+class MemberFactory(factory.django.DjangoModelFactory[Member]):
     """A bare member row, without a standing; `JoinedMemberFactory` builds one as the product does."""
 
     class Meta:
@@ -25,7 +25,7 @@ class JoinedMemberFactory(MemberFactory):
         return member_create(**kwargs)
 
 
-class ConsentFactory(factory.django.DjangoModelFactory):
+class ConsentFactory(factory.django.DjangoModelFactory[Consent]):
     """Consent through `consent_set`, which also keeps the engine's copy and the history."""
 
     class Meta:

@@ -12,7 +12,7 @@ MERCHANT_REF = "mch_0000000000000000000a"
 OTHER_MERCHANT_REF = "mch_0000000000000000000b"
 
 
-class HoldFactory(factory.django.DjangoModelFactory):
+class HoldFactory(factory.django.DjangoModelFactory[Hold]):
     """A hold placed through `hold_place`, with its audit row and the member's notification."""
 
     class Meta:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_user_joins_once_with_a_public_ref_and_the_consents_they_chose():
-    user = UserFactory()
+    user = UserFactory.create()
 
     member = member_create(user=user, locale="zh-hans", consents=[Dimension.TENURE])
 
@@ -39,10 +39,10 @@ def test_a_user_joins_once_with_a_public_ref_and_the_consents_they_chose():
 
 
 def test_an_unknown_locale_dimension_or_source_is_refused():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     with pytest.raises(Invalid) as locale:
-        member_create(user=UserFactory(), locale="fr")
+        member_create(user=UserFactory.create(), locale="fr")
     with pytest.raises(Invalid) as dimension:
         consent_set(member=member, dimension="horoscope", granted=True, source=ConsentSource.APP)
     with pytest.raises(Invalid) as source:
@@ -56,7 +56,7 @@ def test_an_unknown_locale_dimension_or_source_is_refused():
 
 
 def test_every_dimension_is_listed_and_one_never_chosen_is_not_shared():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     consent_set(member=member, dimension=Dimension.FULFILMENT, granted=True, source=ConsentSource.APP)
     consent_set(member=member, dimension=Dimension.FULFILMENT, granted=False, source=ConsentSource.APP)
 
@@ -70,7 +70,7 @@ def test_every_dimension_is_listed_and_one_never_chosen_is_not_shared():
 
 
 def test_a_member_pass_names_its_member_for_about_a_minute():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     token = member_pass_issue(member=member)
 
@@ -88,14 +88,14 @@ def test_a_member_pass_names_its_member_for_about_a_minute():
     "mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "x" + t, lambda t: ""]
 )
 def test_a_tampered_pass_is_refused(mangle):
-    token = member_pass_issue(member=JoinedMemberFactory())
+    token = member_pass_issue(member=JoinedMemberFactory.create())
 
     with pytest.raises(MemberPassInvalid):
         member_pass_verify(token=mangle(token))
 
 
 def test_a_pass_whose_record_is_gone_is_refused_and_old_passes_are_purged():
-    token = member_pass_issue(member=JoinedMemberFactory())
+    token = member_pass_issue(member=JoinedMemberFactory.create())
     MemberPass.objects.update(expires_at=timezone.now() - timedelta(days=2))
 
     with pytest.raises(MemberPassInvalid):
@@ -104,7 +104,7 @@ def test_a_pass_whose_record_is_gone_is_refused_and_old_passes_are_purged():
 
 
 def test_partner_look_ups_are_logged_for_the_member_newest_first():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     member_lookup_record(member=member, merchant_ref=MERCHANT_REF, merchant_name="Swift", purpose="benefits")
     member_lookup_record(member=member, merchant_ref=MERCHANT_REF, merchant_name="Swift", purpose="deposit")
 
@@ -116,7 +116,7 @@ def test_partner_look_ups_are_logged_for_the_member_newest_first():
 
 
 def test_member_by_ref():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     assert member_by_ref(member.ref) == member
     with pytest.raises(NotFound):
@@ -124,7 +124,7 @@ def test_member_by_ref():
 
 
 def test_a_verification_sets_the_flag_and_records_a_platform_event_once():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     member_verification_record(member=member, check="phone")
     member_verification_record(member=member, check="phone")
@@ -135,7 +135,7 @@ def test_a_verification_sets_the_flag_and_records_a_platform_event_once():
 
 
 def test_notifications_are_deduplicated_and_can_be_marked_read():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     notification_add(member=member, kind="points_expiring", dedupe_key="exp:1", params={"points": 40})
     notification_add(member=member, kind="points_expiring", dedupe_key="exp:1", params={"points": 40})
     unread = member_notifications(member=member, unread_only=True)
@@ -148,7 +148,7 @@ def test_notifications_are_deduplicated_and_can_be_marked_read():
 
 @pytest.mark.postgres
 def test_history_rows_are_append_only_in_the_database():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     consent_set(member=member, dimension=Dimension.ASSETS, granted=True, source=ConsentSource.APP)
 
     with pytest.raises(Exception, match="append-only"), transaction.atomic():

@@ -3,6 +3,7 @@
 import random
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -43,7 +44,7 @@ def build_members(seed: int, count: int) -> list[int]:
     ages = [0, 1, 182, 364, 365, 366, 729, 730, 1094, 1095, 2000, 3579, 3580, 3650]
     member_ids = []
     for index in range(count):
-        member = JoinedMemberFactory()
+        member = JoinedMemberFactory.create()
         for dimension in rng.sample(Dimension.values, rng.randint(0, 5)):
             consent_set(member=member, dimension=dimension, granted=True, source=ConsentSource.SEED)
         events = [
@@ -77,11 +78,11 @@ def outcome(member_ids: list[int]) -> dict[int, tuple[object, ...]]:
     return result
 
 
-def standings_state(member_ids: list[int]) -> list[dict[str, object]]:
+def standings_state(member_ids: list[int]) -> list[dict[str, Any]]:
     return list(MemberStanding.objects.filter(member_id__in=member_ids).values("member_id", *STANDING_FIELDS))
 
 
-def restore(state: list[dict[str, object]]) -> None:
+def restore(state: list[dict[str, Any]]) -> None:
     for row in state:
         MemberStanding.objects.filter(member_id=row["member_id"]).update(
             **{name: value for name, value in row.items() if name != "member_id"}
@@ -144,7 +145,8 @@ def test_a_standing_changed_after_the_aggregate_read_it_is_left_alone(settings, 
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
 def test_parallel_ranges_on_several_connections_give_the_same_result(settings):
     member_ids = build_members(6, 30)
     before = standings_state(member_ids)
@@ -159,7 +161,8 @@ def test_parallel_ranges_on_several_connections_give_the_same_result(settings):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
 def test_only_one_full_run_at_a_time():
     build_members(7, 3)
     holder_ready, release = threading.Event(), threading.Event()

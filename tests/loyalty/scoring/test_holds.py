@@ -51,11 +51,11 @@ def clock():
 
 @pytest.fixture
 def operator():
-    return UserFactory(is_staff=True, is_superuser=True)
+    return UserFactory.create(is_staff=True, is_superuser=True)
 
 
 def test_placing_a_hold_records_who_why_and_how_to_lift_it_and_tells_the_member():
-    hold = HoldFactory()
+    hold = HoldFactory.create()
 
     assert hold.status == HoldStatus.ACTIVE
     assert hold.ref.startswith("hld_")
@@ -78,14 +78,14 @@ def test_placing_a_hold_records_who_why_and_how_to_lift_it_and_tells_the_member(
 )
 def test_a_hold_without_due_process_is_refused(change, param):
     with pytest.raises(Invalid) as refused:
-        HoldFactory(**change)
+        HoldFactory.create(**change)
 
     assert refused.value.param == param
     assert not Hold.objects.exists()
 
 
 def test_the_database_refuses_a_hold_longer_than_180_days_too():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     now = timezone.now()
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -104,16 +104,16 @@ def test_the_database_refuses_a_hold_longer_than_180_days_too():
 
 
 def test_one_active_hold_per_obligation():
-    hold = HoldFactory(obligation_ref="INV-7")
+    hold = HoldFactory.create(obligation_ref="INV-7")
 
     with pytest.raises(HoldExists):
-        HoldFactory(member=hold.member, obligation_ref="INV-7")
+        HoldFactory.create(member=hold.member, obligation_ref="INV-7")
     hold_lift(hold=hold, merchant_ref=MERCHANT_REF)
-    HoldFactory(member=hold.member, obligation_ref="INV-7")
+    HoldFactory.create(member=hold.member, obligation_ref="INV-7")
 
 
 def test_the_merchant_lifts_its_hold_once_and_another_merchant_cannot_see_it():
-    hold = HoldFactory()
+    hold = HoldFactory.create()
 
     with pytest.raises(HoldNotFound):
         hold_lift(hold=hold, merchant_ref=OTHER_MERCHANT_REF)
@@ -130,7 +130,7 @@ def test_the_merchant_lifts_its_hold_once_and_another_merchant_cannot_see_it():
 
 
 def test_a_hold_suspends_only_its_merchants_perks_of_its_category():
-    hold = HoldFactory(category=HoldCategory.DEPOSIT_WAIVER)
+    hold = HoldFactory.create(category=HoldCategory.DEPOSIT_WAIVER)
     member = hold.member
 
     assert list(holds_active(member=member, merchant_ref=MERCHANT_REF, category="deposit_waiver")) == [hold]
@@ -141,14 +141,14 @@ def test_a_hold_suspends_only_its_merchants_perks_of_its_category():
 
 
 def test_a_hold_of_all_categories_suspends_every_perk_of_that_merchant():
-    hold = HoldFactory(category=HoldCategory.ALL)
+    hold = HoldFactory.create(category=HoldCategory.ALL)
 
     for category in ("deposit_waiver", "fx_margin", "access_pass", "free_item", "discount"):
         assert holds_active(member=hold.member, merchant_ref=MERCHANT_REF, category=category).exists()
 
 
 def test_a_hold_ends_at_its_expiry_even_before_the_job_runs_and_the_job_records_it(clock):
-    hold = HoldFactory(expires_at=START + timedelta(days=10))
+    hold = HoldFactory.create(expires_at=START + timedelta(days=10))
     member = hold.member
 
     clock.move_to(START + timedelta(days=10, seconds=1))
@@ -167,8 +167,8 @@ def test_a_hold_ends_at_its_expiry_even_before_the_job_runs_and_the_job_records_
 
 
 def test_expiry_leaves_holds_that_still_run(clock):
-    due = HoldFactory(expires_at=START + timedelta(days=1))
-    running = HoldFactory(member=due.member, expires_at=START + timedelta(days=100))
+    due = HoldFactory.create(expires_at=START + timedelta(days=1))
+    running = HoldFactory.create(member=due.member, expires_at=START + timedelta(days=100))
 
     clock.move_to(START + timedelta(days=2))
     holds_expire()
@@ -178,7 +178,7 @@ def test_expiry_leaves_holds_that_still_run(clock):
 
 
 def test_an_obligation_settled_event_lifts_the_hold_automatically():
-    hold = HoldFactory(obligation_ref="INV-88")
+    hold = HoldFactory.create(obligation_ref="INV-88")
 
     score_events_record(
         source=MERCHANT_REF,
@@ -191,7 +191,7 @@ def test_an_obligation_settled_event_lifts_the_hold_automatically():
 
 
 def test_the_member_appeals_and_an_operator_upholds_which_lifts_the_hold(operator):
-    hold = HoldFactory()
+    hold = HoldFactory.create()
     appeal = hold_appeal(hold=hold, member=hold.member, text="I returned the car undamaged; see my photos.")
 
     with pytest.raises(AppealOpen):
@@ -212,7 +212,7 @@ def test_the_member_appeals_and_an_operator_upholds_which_lifts_the_hold(operato
 
 
 def test_a_rejected_appeal_keeps_the_hold_and_the_member_may_appeal_again(operator):
-    hold = HoldFactory()
+    hold = HoldFactory.create()
     first = hold_appeal(hold=hold, member=hold.member, text="This is not my invoice at all.")
 
     hold_appeal_decide(appeal=first, operator=operator, upheld=False, note="Signed rental agreement on file.")
@@ -226,17 +226,17 @@ def test_a_rejected_appeal_keeps_the_hold_and_the_member_may_appeal_again(operat
 
 
 def test_only_the_member_under_a_hold_may_appeal_it_and_with_a_real_explanation():
-    hold = HoldFactory()
+    hold = HoldFactory.create()
 
     with pytest.raises(HoldNotFound):
-        hold_appeal(hold=hold, member=JoinedMemberFactory(), text="Not mine but let me try.")
+        hold_appeal(hold=hold, member=JoinedMemberFactory.create(), text="Not mine but let me try.")
     with pytest.raises(Invalid) as refused:
         hold_appeal(hold=hold, member=hold.member, text="no")
     assert refused.value.param == "text"
 
 
 def test_an_open_appeal_closes_when_the_hold_ends_first():
-    hold = HoldFactory()
+    hold = HoldFactory.create()
     appeal = hold_appeal(hold=hold, member=hold.member, text="I paid this last week, here is the receipt.")
 
     hold_lift(hold=hold, merchant_ref=MERCHANT_REF)
@@ -246,8 +246,10 @@ def test_an_open_appeal_closes_when_the_hold_ends_first():
 
 
 def test_the_member_sees_every_hold_with_its_reason_how_to_lift_it_and_its_appeal(clock):
-    active = HoldFactory()
-    ended = HoldFactory(member=active.member, merchant_ref=OTHER_MERCHANT_REF, merchant_name="FX Corner")
+    active = HoldFactory.create()
+    ended = HoldFactory.create(
+        member=active.member, merchant_ref=OTHER_MERCHANT_REF, merchant_name="FX Corner"
+    )
     hold_lift(hold=ended, merchant_ref=OTHER_MERCHANT_REF)
     hold_appeal(hold=active, member=active.member, text="I returned the car undamaged; see my photos.")
 
@@ -255,7 +257,9 @@ def test_the_member_sees_every_hold_with_its_reason_how_to_lift_it_and_its_appea
 
     assert views[active.ref].is_active
     assert not views[active.ref].can_appeal
-    assert views[active.ref].appeal.status == AppealStatus.OPEN
+    appeal = views[active.ref].appeal
+    assert appeal is not None
+    assert appeal.status == AppealStatus.OPEN
     assert views[active.ref].hold.lift_condition == "Pay invoice INV-88 at any Swift branch or online."
     assert views[active.ref].reason == "Damage not yet paid for"
     assert not views[ended.ref].is_active
@@ -263,9 +267,9 @@ def test_the_member_sees_every_hold_with_its_reason_how_to_lift_it_and_its_appea
 
 
 def test_a_recent_hold_is_remembered_for_n_days_but_not_one_overturned_on_appeal(clock, operator):
-    lifted = HoldFactory()
+    lifted = HoldFactory.create()
     hold_lift(hold=lifted, merchant_ref=MERCHANT_REF)
-    overturned = HoldFactory(member=lifted.member, category=HoldCategory.FX_MARGIN)
+    overturned = HoldFactory.create(member=lifted.member, category=HoldCategory.FX_MARGIN)
     appeal = hold_appeal(
         hold=overturned, member=overturned.member, text="The FX desk charged me twice, not once."
     )
@@ -285,9 +289,10 @@ def test_a_recent_hold_is_remembered_for_n_days_but_not_one_overturned_on_appeal
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
 def test_a_lift_and_an_expiry_racing_end_the_hold_exactly_once():
-    hold = HoldFactory(expires_at=timezone.now() + timedelta(seconds=2))
+    hold = HoldFactory.create(expires_at=timezone.now() + timedelta(seconds=2))
     later = timezone.now() + timedelta(seconds=3)
 
     def contend(index):

@@ -24,7 +24,7 @@ def events_for(member, count, *, prefix="evt", kind="payment_on_time", **extra):
 
 
 def test_a_batch_is_stored_once_and_a_replay_is_counted_as_duplicates():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     batch = events_for(member, 5)
 
     first = score_events_record(source=MERCHANT_REF, events=batch)
@@ -38,7 +38,7 @@ def test_a_batch_is_stored_once_and_a_replay_is_counted_as_duplicates():
 
 
 def test_the_same_id_twice_in_one_batch_is_stored_once():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     event = events_for(member, 1)[0]
 
     result = score_events_record(source=MERCHANT_REF, events=[event, event])
@@ -47,7 +47,7 @@ def test_the_same_id_twice_in_one_batch_is_stored_once():
 
 
 def test_ids_are_unique_per_source_not_across_sources():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     batch = events_for(member, 3)
 
     score_events_record(source=MERCHANT_REF, events=batch)
@@ -57,7 +57,7 @@ def test_ids_are_unique_per_source_not_across_sources():
 
 
 def test_an_event_copies_its_kinds_dimension_and_impact_and_its_day():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     at = timezone.now() - timedelta(days=3)
 
     score_events_record(
@@ -76,7 +76,7 @@ def test_an_event_copies_its_kinds_dimension_and_impact_and_its_day():
 
 
 def test_accepted_events_queue_their_members_for_recomputation_and_duplicates_do_not():
-    member, other = JoinedMemberFactory(), JoinedMemberFactory()
+    member, other = JoinedMemberFactory.create(), JoinedMemberFactory.create()
     RecomputeRequest.objects.all().delete()
     score_events_record(source=MERCHANT_REF, events=events_for(member, 2))
 
@@ -90,7 +90,7 @@ def test_accepted_events_queue_their_members_for_recomputation_and_duplicates_do
 
 
 def test_a_thousand_events_take_as_many_queries_as_ten():
-    members = [JoinedMemberFactory() for _ in range(20)]
+    members = [JoinedMemberFactory.create() for _ in range(20)]
 
     def queries_for(count, prefix):
         batch = [
@@ -130,7 +130,7 @@ def test_a_thousand_events_take_as_many_queries_as_ten():
     ],
 )
 def test_an_unacceptable_event_refuses_the_batch_and_names_the_field(change, param):
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     fields = {
         "external_id": "e1",
         "member_id": member.pk,
@@ -146,7 +146,7 @@ def test_an_unacceptable_event_refuses_the_batch_and_names_the_field(change, par
 
 
 def test_the_platform_may_record_its_own_kinds_and_a_source_must_be_a_merchant_or_the_platform():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     score_events_record(source=PLATFORM_SOURCE, events=events_for(member, 1, kind="identity_verified"))
     with pytest.raises(ScoreEventInvalid) as refused:
@@ -156,7 +156,7 @@ def test_the_platform_may_record_its_own_kinds_and_a_source_must_be_a_merchant_o
 
 
 def test_more_than_a_thousand_events_is_refused():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     with pytest.raises(ScoreEventInvalid) as refused:
         score_events_record(source=MERCHANT_REF, events=events_for(member, 1001))
@@ -165,11 +165,11 @@ def test_more_than_a_thousand_events_is_refused():
 
 
 def test_a_settlement_lifts_that_merchants_hold_on_that_obligation_only():
-    hold = HoldFactory(obligation_ref="INV-88")
-    same_ref_elsewhere = HoldFactory(
+    hold = HoldFactory.create(obligation_ref="INV-88")
+    same_ref_elsewhere = HoldFactory.create(
         member=hold.member, merchant_ref=OTHER_MERCHANT_REF, obligation_ref="INV-88"
     )
-    other_obligation = HoldFactory(member=hold.member, obligation_ref="INV-99")
+    other_obligation = HoldFactory.create(member=hold.member, obligation_ref="INV-99")
     settlement = [ScoreEventInput("INV-88", hold.member_id, "obligation_settled", timezone.now())]
 
     result = score_events_record(source=MERCHANT_REF, events=settlement)
@@ -185,8 +185,8 @@ def test_a_settlement_lifts_that_merchants_hold_on_that_obligation_only():
 
 
 def test_a_settlement_for_another_member_lifts_nothing():
-    hold = HoldFactory(obligation_ref="INV-88")
-    stranger = JoinedMemberFactory()
+    hold = HoldFactory.create(obligation_ref="INV-88")
+    stranger = JoinedMemberFactory.create()
 
     result = score_events_record(
         source=MERCHANT_REF,
@@ -199,9 +199,10 @@ def test_a_settlement_for_another_member_lifts_nothing():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
 def test_concurrent_overlapping_batches_store_each_event_once():
-    members = [JoinedMemberFactory() for _ in range(5)]
+    members = [JoinedMemberFactory.create() for _ in range(5)]
     shared = [
         ScoreEventInput(f"shared-{n}", members[n % 5].pk, "purchase", timezone.now()) for n in range(300)
     ]
@@ -225,7 +226,7 @@ def test_concurrent_overlapping_batches_store_each_event_once():
 
 @pytest.mark.postgres
 def test_recorded_events_and_snapshots_cannot_be_rewritten_or_deleted():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     score_events_record(source=MERCHANT_REF, events=events_for(member, 1))
 
     for rows, change in (

@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from loyalty.members.models import ConsentChange, ConsentSource, Dimension
+from loyalty.members.models import ConsentChange, ConsentSource, Dimension, Member
 from loyalty.members.services import consent_set
 from loyalty.scoring.events import tier_changed
 from loyalty.scoring.models import (
@@ -35,6 +35,12 @@ def record(member, kind, times=1):
     score_events_record(source=MERCHANT_REF, events=events)
 
 
+def latest(member: Member) -> ScoreSnapshot:
+    snapshot = snapshot_latest(member=member)
+    assert snapshot is not None
+    return snapshot
+
+
 @pytest.fixture
 def heard():
     notices = []
@@ -51,10 +57,10 @@ def test_a_new_member_starts_at_the_baseline_with_a_snapshot_and_a_tier(
     django_capture_on_commit_callbacks, heard
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        member = JoinedMemberFactory()
+        member = JoinedMemberFactory.create()
 
     standing = MemberStanding.objects.get(member=member)
-    snapshot = snapshot_latest(member=member)
+    snapshot = latest(member)
     assert (standing.score, standing.tier.slug) == (500, "starter")
     assert (snapshot.score, snapshot.cause) == (500, RecomputeCause.JOINED)
     assert all(value is None for value in snapshot.contributions_milli().values())
@@ -63,13 +69,13 @@ def test_a_new_member_starts_at_the_baseline_with_a_snapshot_and_a_tier(
 
 
 def test_shared_events_raise_the_score_once_the_queue_is_drained():
-    member = JoinedMemberFactory(consents=[Dimension.PAYMENT_HISTORY])
+    member = JoinedMemberFactory.create(consents=[Dimension.PAYMENT_HISTORY])
     record(member, "payment_on_time", 6)
 
     assert MemberStanding.objects.get(member=member).score == 500
     assert score_recompute_pending() > 0
 
-    snapshot = snapshot_latest(member=member)
+    snapshot = latest(member)
     assert snapshot.score > 500
     assert snapshot.cause == RecomputeCause.CONSENT  # it asked first, with the events
     assert MemberStanding.objects.get(member=member).score == snapshot.score
@@ -78,7 +84,7 @@ def test_shared_events_raise_the_score_once_the_queue_is_drained():
 
 
 def test_events_of_a_dimension_not_shared_do_not_count_until_it_is_shared():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
     record(member, "rental_returned_on_time", 4)
     score_recompute_pending()
     assert MemberStanding.objects.get(member=member).score == 500
@@ -90,7 +96,7 @@ def test_events_of_a_dimension_not_shared_do_not_count_until_it_is_shared():
 
 
 def test_withdrawing_consent_takes_that_dimension_out_of_the_next_score_and_keeps_the_history():
-    member = JoinedMemberFactory(consents=[Dimension.PAYMENT_HISTORY])
+    member = JoinedMemberFactory.create(consents=[Dimension.PAYMENT_HISTORY])
     record(member, "payment_missed", 2)
     score_recompute_pending()
     assert MemberStanding.objects.get(member=member).score < 500
@@ -99,7 +105,7 @@ def test_withdrawing_consent_takes_that_dimension_out_of_the_next_score_and_keep
     score_recompute_pending()
 
     assert MemberStanding.objects.get(member=member).score == 500
-    assert snapshot_latest(member=member).payment_history_sum is None
+    assert latest(member).payment_history_sum is None
     assert list(ConsentChange.objects.filter(member=member).values_list("granted", "source")) == [
         (True, ConsentSource.SIGNUP),
         (False, ConsentSource.APP),
@@ -107,7 +113,7 @@ def test_withdrawing_consent_takes_that_dimension_out_of_the_next_score_and_keep
 
 
 def test_choosing_the_same_again_writes_no_history_and_queues_nothing():
-    member = JoinedMemberFactory(consents=[Dimension.TENURE])
+    member = JoinedMemberFactory.create(consents=[Dimension.TENURE])
     RecomputeRequest.objects.all().delete()
 
     consent_set(member=member, dimension=Dimension.TENURE, granted=True, source=ConsentSource.APP)
@@ -117,7 +123,7 @@ def test_choosing_the_same_again_writes_no_history_and_queues_nothing():
 
 
 def test_draining_takes_a_limited_batch_and_leaves_the_rest():
-    members = [JoinedMemberFactory() for _ in range(3)]
+    members = [JoinedMemberFactory.create() for _ in range(3)]
     RecomputeRequest.objects.all().delete()
     for member in members:
         record(member, "purchase")
@@ -128,17 +134,17 @@ def test_draining_takes_a_limited_batch_and_leaves_the_rest():
 
 
 def test_a_recomputation_always_writes_a_snapshot_with_the_engine_version():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     score_recompute(member_ids=[member.pk, member.pk])
 
     snapshots = ScoreSnapshot.objects.filter(member=member).order_by("id")
     assert [s.cause for s in snapshots] == [RecomputeCause.JOINED, RecomputeCause.REQUESTED]
-    assert snapshots.last().engine_version == 1
+    assert latest(member).engine_version == 1
 
 
 def test_a_tier_change_is_announced_after_commit_only(django_capture_on_commit_callbacks, heard):
-    member = JoinedMemberFactory(consents=[Dimension.PAYMENT_HISTORY, Dimension.FULFILMENT])
+    member = JoinedMemberFactory.create(consents=[Dimension.PAYMENT_HISTORY, Dimension.FULFILMENT])
     record(member, "payment_on_time", 12)
     record(member, "rental_returned_on_time", 8)
     heard.clear()
@@ -158,22 +164,23 @@ def test_a_tier_change_is_announced_after_commit_only(django_capture_on_commit_c
 
 
 def test_a_hold_does_not_change_the_score():
-    member = JoinedMemberFactory(consents=[Dimension.PAYMENT_HISTORY])
+    member = JoinedMemberFactory.create(consents=[Dimension.PAYMENT_HISTORY])
     record(member, "payment_on_time", 3)
     score_recompute(member_ids=[member.pk])
     before = MemberStanding.objects.get(member=member).score
 
-    HoldFactory(member=member)
+    HoldFactory.create(member=member)
     score_recompute(member_ids=[member.pk])
 
     assert MemberStanding.objects.get(member=member).score == before
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
 def test_a_real_worker_recomputes_the_members_whose_events_arrived(celery_worker, settings):
     settings.SCORE_RECOMPUTE_DEBOUNCE_SECONDS = 0
     cache.delete(DEBOUNCE_KEY)
-    member = JoinedMemberFactory(consents=[Dimension.PAYMENT_HISTORY])
+    member = JoinedMemberFactory.create(consents=[Dimension.PAYMENT_HISTORY])
 
     record(member, "payment_on_time", 5)
 

@@ -3,15 +3,21 @@ from itertools import count
 import pytest
 from django.utils import timezone
 
-from loyalty.members.models import Dimension
+from loyalty.members.models import Dimension, Member
 from loyalty.scoring.errors import TierNotFound
 from loyalty.scoring.models import PLATFORM_SOURCE, MemberStanding, Tier
-from loyalty.scoring.selectors import audience, score_explanation, standing_of, tier_by_slug
+from loyalty.scoring.selectors import Explanation, audience, score_explanation, standing_of, tier_by_slug
 from loyalty.scoring.services import ScoreEventInput, score_events_record, score_recompute
 from tests.factories import JoinedMemberFactory
 
 pytestmark = pytest.mark.django_db
 ids = count()
+
+
+def explained(member: Member) -> Explanation:
+    explanation = score_explanation(member=member)
+    assert explanation is not None
+    return explanation
 
 
 def record(member, kind, times=1):
@@ -21,7 +27,7 @@ def record(member, kind, times=1):
 
 
 def test_a_new_member_is_told_the_starting_score_and_that_unshared_data_does_not_count():
-    explanation = score_explanation(member=JoinedMemberFactory())
+    explanation = explained(JoinedMemberFactory.create())
 
     codes = [reason.code for reason in explanation.reasons]
     assert codes[0] == "starting_score"
@@ -32,11 +38,11 @@ def test_a_new_member_is_told_the_starting_score_and_that_unshared_data_does_not
 
 
 def test_the_explanation_names_what_lowered_the_score_and_what_would_raise_it():
-    member = JoinedMemberFactory(consents=[Dimension.PAYMENT_HISTORY, Dimension.FULFILMENT])
+    member = JoinedMemberFactory.create(consents=[Dimension.PAYMENT_HISTORY, Dimension.FULFILMENT])
     record(member, "payment_missed", 2)
     record(member, "rental_returned_on_time", 2)
 
-    explanation = score_explanation(member=member)
+    explanation = explained(member)
 
     codes = [reason.code for reason in explanation.reasons]
     assert codes[0] == "lowered_payment_history"
@@ -50,7 +56,7 @@ def test_the_explanation_names_what_lowered_the_score_and_what_would_raise_it():
 
 
 def test_the_contributions_add_up_to_the_score():
-    member = JoinedMemberFactory(consents=list(Dimension.values))
+    member = JoinedMemberFactory.create(consents=list(Dimension.values))
     for kind, times in [
         ("payment_on_time", 5),
         ("booking_no_show", 1),
@@ -59,22 +65,22 @@ def test_the_contributions_add_up_to_the_score():
     ]:
         record(member, kind, times)
 
-    explanation = score_explanation(member=member)
+    explanation = explained(member)
 
     assert explanation.score == 500 + (sum(c.milli for c in explanation.contributions) + 500) // 1000
 
 
 def test_a_saturated_dimension_offers_no_raise():
-    member = JoinedMemberFactory(consents=[Dimension.PAYMENT_HISTORY])
+    member = JoinedMemberFactory.create(consents=[Dimension.PAYMENT_HISTORY])
     record(member, "payment_on_time", 15)
 
-    codes = [reason.code for reason in score_explanation(member=member).reasons]
+    codes = [reason.code for reason in explained(member).reasons]
 
     assert "raise_payment_history" not in codes
 
 
 def test_the_audience_of_a_tier_or_a_score_is_ordered_by_primary_key():
-    members = [JoinedMemberFactory() for _ in range(4)]
+    members = [JoinedMemberFactory.create() for _ in range(4)]
     gold, diamond = Tier.objects.get(slug="gold"), Tier.objects.get(slug="diamond")
     MemberStanding.objects.filter(member=members[1]).update(tier=gold, score=610)
     MemberStanding.objects.filter(member=members[3]).update(tier=diamond, score=720)
@@ -87,7 +93,7 @@ def test_the_audience_of_a_tier_or_a_score_is_ordered_by_primary_key():
 
 
 def test_standing_and_tier_by_slug():
-    member = JoinedMemberFactory()
+    member = JoinedMemberFactory.create()
 
     standing = standing_of(member=member)
 
