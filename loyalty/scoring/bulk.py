@@ -143,7 +143,8 @@ def _apply_all(
         with batch_session():
             return [_apply_range(start, start + chunk_size, params, bands, now) for start in share]
 
-    if workers <= 1 or connection.vendor != "postgresql" or len(starts) <= 1:
+    # Other connections see the run table only once it is committed, outside any transaction.
+    if workers <= 1 or connection.vendor != "postgresql" or len(starts) <= 1 or connection.in_atomic_block:
         return apply_share(starts)
 
     def apply_share_apart(share: list[int]) -> list[tuple[int, int]]:

@@ -30,4 +30,5 @@ class AppealNotOpen(Conflict):
 
 
 class ScoreEventInvalid(Invalid):
-    """One event of a batch is not acceptable; `param` points at it, e.g. `events[3].kind`."""
+    """One event of a batch is not acceptable; `param` points at it in the partner API's
+    terms: `events[3].type`, `.id`, `.member`, `.occurred_at`, `.amount` or `.currency`."""

@@ -121,7 +121,7 @@ def _check_event(
         raise invalid("id", "An event id has 1 to 255 characters.")
     kind = kinds.get(event.kind)
     if kind is None or (source != PLATFORM_SOURCE and not kind.partner_reportable):
-        raise invalid("kind", f"Unknown event type {event.kind!r}.")
+        raise invalid("type", f"Unknown event type {event.kind!r}.")
     if timezone.is_naive(event.occurred_at):
         raise invalid("occurred_at", "A time needs a timezone.")
     if not now - MAX_EVENT_AGE <= event.occurred_at <= now + MAX_FUTURE_SKEW:
