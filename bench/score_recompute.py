@@ -30,7 +30,7 @@ from loyalty.scoring.engine import ENGINE, epoch_day
 from loyalty.scoring.models import EventKind
 from loyalty.scoring.services import scores_recompute_all
 
-SCALE = {"quick": (20_000, 200_000), "full": (1_000_000, 10_000_000)}
+SCALE = {"quick": (100_000, 1_000_000), "full": (1_000_000, 10_000_000)}
 RUNS = 3
 HISTORY_DAYS = 3 * 365
 SOURCE = "mch_0000000000000000bnch"

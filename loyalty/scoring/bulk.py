@@ -70,8 +70,10 @@ def recompute_all(*, now: datetime, chunk_size: int, workers: int, engine: Engin
             "engine_version": engine.version,
         }
         try:
-            starts = _build_run_table(engine, bands, params, chunk_size)
-            results = _apply_all(starts, chunk_size, params, bands, now, workers)
+            low, high = _build_run_table(engine, bands, params)
+            size = _range_size(low, high, chunk_size, workers)
+            starts = list(range(low, high + 1, size)) if high else []
+            results = _apply_all(starts, size, params, bands, now, workers)
         finally:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {RUN_TABLE}")
@@ -121,7 +123,8 @@ def _only_run() -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [_RUN_LOCK])
 
 
-def _build_run_table(engine: Engine, bands: Bands, params: dict[str, Any], chunk_size: int) -> list[int]:
+def _build_run_table(engine: Engine, bands: Bands, params: dict[str, Any]) -> tuple[int, int]:
+    """The run table, and the lowest and highest member id in it (0, 0 when empty)."""
     # Unlogged on PostgreSQL, so other connections can apply ranges of it in parallel; a
     # crash loses only the run, which the next one redoes.
     kind = "UNLOGGED" if connection.vendor == "postgresql" else "TEMPORARY"
@@ -131,9 +134,13 @@ def _build_run_table(engine: Engine, bands: Bands, params: dict[str, Any], chunk
         cursor.execute(f"CREATE INDEX {RUN_TABLE}_member ON {RUN_TABLE} (member_id)")
         cursor.execute(f"SELECT MIN(member_id), MAX(member_id) FROM {RUN_TABLE}")
         low, high = cursor.fetchone()
-    if low is None:
-        return []
-    return list(range(low, high + 1, chunk_size))
+    return (low, high) if low is not None else (0, 0)
+
+
+def _range_size(low: int, high: int, chunk_size: int, workers: int) -> int:
+    """Enough ranges for every connection to have one, none longer than `chunk_size`."""
+    members = high - low + 1
+    return max(1, min(chunk_size, -(-members // max(1, workers))))
 
 
 def _apply_all(
