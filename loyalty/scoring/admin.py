@@ -148,9 +148,6 @@ class HoldAdmin(ReadOnlyAdmin):
     inlines = [HoldAppealInline, HoldAuditInline]
     list_select_related = ["member"]
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_view_permission(request, obj) or super().has_change_permission(request, obj)
-
 
 class AppealDecisionForm(forms.ModelForm):
     decision = forms.ChoiceField(

@@ -267,6 +267,7 @@ class HoldReason(models.TextChoices):
     UNRETURNED_ITEM = "unreturned_item", _("An item not returned")
     UNPAID_DAMAGE = "unpaid_damage", _("Damage not yet paid for")
     REVERSED_PAYMENT = "reversed_payment", _("A payment that was reversed")
+    OTHER = "other", _("Another unresolved obligation (see the evidence)")
 
 
 class HoldStatus(models.TextChoices):

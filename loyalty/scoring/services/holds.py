@@ -49,6 +49,8 @@ def hold_place(
     now: datetime | None = None,
 ) -> Hold:
     now = now or timezone.now()
+    if not merchant_ref.startswith("mch_") or not merchant_name.strip():
+        raise Invalid("A hold names the merchant that places it.", param="merchant_ref")
     _check_placement(category, reason_code, evidence, lift_condition, obligation_ref, expires_at, now)
     with transaction.atomic():
         try:

@@ -74,6 +74,7 @@ def test_placing_a_hold_records_who_why_and_how_to_lift_it_and_tells_the_member(
         ({"lift_condition": "  "}, "lift_condition"),
         ({"evidence": ""}, "evidence"),
         ({"obligation_ref": ""}, "obligation_ref"),
+        ({"merchant_ref": "swift"}, "merchant_ref"),
     ],
 )
 def test_a_hold_without_due_process_is_refused(change, param):
