@@ -146,7 +146,6 @@ def test_a_standing_changed_after_the_aggregate_read_it_is_left_alone(settings, 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reference_data")
 def test_parallel_ranges_on_several_connections_give_the_same_result(settings):
     member_ids = build_members(6, 30)
     before = standings_state(member_ids)
@@ -162,7 +161,6 @@ def test_parallel_ranges_on_several_connections_give_the_same_result(settings):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reference_data")
 def test_only_one_full_run_at_a_time():
     build_members(7, 3)
     holder_ready, release = threading.Event(), threading.Event()

@@ -291,7 +291,6 @@ def test_a_recent_hold_is_remembered_for_n_days_but_not_one_overturned_on_appeal
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reference_data")
 def test_a_lift_and_an_expiry_racing_end_the_hold_exactly_once():
     hold = HoldFactory.create(expires_at=timezone.now() + timedelta(seconds=2))
     later = timezone.now() + timedelta(seconds=3)

@@ -200,7 +200,6 @@ def test_a_settlement_for_another_member_lifts_nothing():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reference_data")
 def test_concurrent_overlapping_batches_store_each_event_once():
     members = [JoinedMemberFactory.create() for _ in range(5)]
     shared = [

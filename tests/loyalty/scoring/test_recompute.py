@@ -176,7 +176,6 @@ def test_a_hold_does_not_change_the_score():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("reference_data")
 def test_a_real_worker_recomputes_the_members_whose_events_arrived(celery_worker, settings):
     settings.SCORE_RECOMPUTE_DEBOUNCE_SECONDS = 0
     cache.delete(DEBOUNCE_KEY)
