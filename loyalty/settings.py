@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "perks.catalog",
     "perks.vouchers",
     "perks.api",
+    "loyalty.app",
     "demo",
 ]
 
