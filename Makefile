@@ -8,7 +8,7 @@ PORT ?= 8000
 NAME ?=
 SCALE ?= quick
 
-.PHONY: demo test lint format bench venv clean
+.PHONY: demo test lint format bench messages venv clean
 
 venv: $(INSTALLED)
 
@@ -23,6 +23,7 @@ demo: $(INSTALLED)
 	$(BIN)/python manage.py seed_demo --output var/demo.json --reuse
 	@echo ""
 	@echo "Perkline is starting on http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server, worker and beat)"
+	@echo "  citizen app      http://127.0.0.1:$(PORT)/app/"
 	@echo "  partner API docs http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "  operator admin   http://127.0.0.1:$(PORT)/admin/"
 	@echo "  health           http://127.0.0.1:$(PORT)/healthz?deep=1"
@@ -45,6 +46,11 @@ format: $(INSTALLED)
 bench: export DEBUG ?= 1
 bench: $(INSTALLED)
 	$(BIN)/python -m bench $(NAME) --scale $(SCALE)
+
+# Needs GNU gettext; the compiled catalogue is committed so nobody else does.
+messages: $(INSTALLED)
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
 clean:
 	rm -rf var/ $(VENV)

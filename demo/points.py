@@ -6,30 +6,29 @@ Built through the points services for every member that exists when it runs.
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from loyalty.core.refs import new_ref
 from loyalty.members.models import Member
 from loyalty.points.services import Purchase, points_earn_purchases, points_expire_due, points_spend
 
-# (days ago, partner, category, currency, amount): the first has expired by today, the
+# (days ago, merchant category, currency, amount): the first has expired by today, the
 # second expires within the notice period, so the demo shows both.
 SCHEDULE = [
-    (395, "Blue Bottle", "coffee", "CNY", "42.00"),
-    (345, "Rentwell Cars", "car_rental", "CNY", "680.00"),
-    (200, "Harbour FX", "fx", "HKD", "2000.00"),
-    (90, "Blue Bottle", "coffee", "CNY", "38.50"),
-    (30, "SkyRest Lounges", "lounge", "CNY", "260.00"),
-    (3, "Blue Bottle", "coffee", "CNY", "45.00"),
+    (395, "coffee", "CNY", "42.00"),
+    (345, "car_rental", "CNY", "680.00"),
+    (200, "fx", "HKD", "2000.00"),
+    (90, "coffee", "CNY", "38.50"),
+    (30, "lounge", "CNY", "260.00"),
+    (3, "coffee", "CNY", "45.00"),
 ]
 
 
-def seed_points() -> None:
+def seed_points(*, partners: dict[str, tuple[str, str]]) -> None:
+    """`partners` maps a merchant category to the (ref, name) of the demo merchant of it."""
     today = timezone.localdate()
-    members = list(Member.objects.order_by("pk")) or _demo_members()
-    refs = {name: new_ref("mch") for _, name, *_ in SCHEDULE}
-    for slot, (days_ago, name, category, currency, amount) in enumerate(SCHEDULE):
+    members = list(Member.objects.order_by("pk"))
+    for slot, (days_ago, category, currency, amount) in enumerate(SCHEDULE):
+        ref, name = partners[category]
         purchases = [
             Purchase(
                 external_id=f"demo-{slot}-{member.pk}",
@@ -42,7 +41,7 @@ def seed_points() -> None:
             for member in members
         ]
         points_earn_purchases(
-            merchant_ref=refs[name], merchant_name=name, merchant_category=category, purchases=purchases
+            merchant_ref=ref, merchant_name=name, merchant_category=category, purchases=purchases
         )
     for member in members[::2]:
         points_spend(
@@ -58,17 +57,3 @@ def seed_points() -> None:
 
 def _noon(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(12)))
-
-
-def _demo_members() -> list[Member]:
-    """Until the member seeding lands, three members of our own to show points on."""
-    User = get_user_model()
-    return [
-        Member.objects.create(
-            user=User.objects.create_user(
-                username=f"points{n}@perkline.demo", email=f"points{n}@perkline.demo"
-            ),
-            display_name=name,
-        )
-        for n, name in enumerate(["Lin", "Amir", "Sofia"], start=1)
-    ]

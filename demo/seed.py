@@ -13,7 +13,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
 
+from demo.members import seed_members
+from demo.points import seed_points
 from perks.catalog.services import perk_create
+from perks.merchants.models import Merchant
 from perks.merchants.permissions import Role, Scope
 from perks.merchants.services import api_key_create, location_create, merchant_create, staff_add
 
@@ -179,10 +182,9 @@ def _seed_merchant(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _seed_points(manifest: Manifest) -> None:
-    from demo.points import seed_points
-
-    seed_points()
+def _demo_partners() -> dict[str, tuple[str, str]]:
+    """The seeded merchants by category, as the member side names them: (ref, name)."""
+    return {m.category: (m.ref, m.name) for m in Merchant.objects.order_by("pk")}
 
 
 @transaction.atomic
@@ -190,5 +192,7 @@ def seed(*, base_url_hint: str) -> Manifest:
     manifest = Manifest(base_url_hint=base_url_hint)
     _seed_operator(manifest)
     _seed_merchants(manifest)
-    _seed_points(manifest)
+    partners = _demo_partners()
+    manifest.members.extend(seed_members(password=demo_password, partners=partners))
+    seed_points(partners=partners)
     return manifest

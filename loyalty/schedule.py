@@ -6,6 +6,13 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Retries and lost sends of webhooks: the backoff's resolution is this interval.
     "webhook-deliveries-dispatch": {"task": "merchants.webhook_deliveries_dispatch", "schedule": 15.0},
     "points-expire-due": {"task": "points.expire_due", "schedule": crontab(hour=3, minute=15)},
+    # Scoring: a sweep behind the debounced recomputation, the nightly full run (decay
+    # moves scores), the grace-period downgrades, and holds that reach their expiry.
+    "scoring-recompute-pending": {"task": "scoring.recompute_pending", "schedule": 60.0},
+    "scoring-recompute-all": {"task": "scoring.recompute_all", "schedule": crontab(hour=2, minute=30)},
+    "scoring-downgrade-due": {"task": "scoring.downgrade_due", "schedule": crontab(hour=3, minute=30)},
+    "scoring-expire-holds": {"task": "scoring.expire_holds", "schedule": crontab(minute="*/5")},
+    "members-purge-passes": {"task": "members.purge_passes", "schedule": crontab(hour=4, minute=15)},
     # Idempotency-Key records past their 24 hours of replay.
     "idempotency-records-purge": {"task": "api.idempotency_records_purge", "schedule": 3600.0},
 }

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "perks.catalog",
     "perks.vouchers",
     "perks.api",
+    "loyalty.app",
     "demo",
 ]
 
@@ -301,3 +302,17 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+
+# --- Scoring ---------------------------------------------------------------------------
+
+# A member whose score falls below the tier's band keeps the tier this long (then moves down).
+TIER_DOWNGRADE_GRACE_DAYS = env.int("TIER_DOWNGRADE_GRACE_DAYS", default=30)
+# Score events arriving within this many seconds are recomputed together.
+SCORE_RECOMPUTE_DEBOUNCE_SECONDS = env.int("SCORE_RECOMPUTE_DEBOUNCE_SECONDS", default=5)
+# The nightly run writes standings this many members at a time (one short transaction each).
+SCORE_BULK_CHUNK_SIZE = env.int("SCORE_BULK_CHUNK_SIZE", default=100_000)
+MEMBER_PASS_TTL_SECONDS = env.int("MEMBER_PASS_TTL_SECONDS", default=60)
+# work_mem for the nightly run's aggregate session on PostgreSQL.
+SCORE_BULK_WORK_MEM = env.str("SCORE_BULK_WORK_MEM", default="256MB")
+# Connections the nightly run writes standings on, in parallel (PostgreSQL only).
+SCORE_BULK_WORKERS = env.int("SCORE_BULK_WORKERS", default=2)

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from loyalty.core.health import run_checks
 
 SURFACES = [
+    {"url": "/app/", "title": "Citizen app", "who": "for members: your score, why, your perks"},
     {"url": "/api/docs/", "title": "Partner API docs", "who": "for point-of-sale and booking systems"},
     {"url": "/admin/", "title": "Operator console", "who": "for Perkline staff"},
 ]

@@ -61,12 +61,22 @@ class Consent(models.Model):
         return f"{self.member_id} {self.dimension} {'granted' if self.granted else 'withdrawn'}"
 
 
+class ConsentSource(models.TextChoices):
+    """Where a consent choice was made, so the history says who changed it."""
+
+    APP = "app", _("The member, in the app")
+    SIGNUP = "signup", _("The member, when joining")
+    OPERATOR = "operator", _("An operator, on the member's request")
+    SEED = "seed", _("Demo or load-test data")
+
+
 class ConsentChange(models.Model):
     """Append-only history of consent: a row each time a member grants or withdraws."""
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_changes")
     dimension = models.CharField(max_length=20, choices=Dimension.choices)
     granted = models.BooleanField()
+    source = models.CharField(max_length=16, choices=ConsentSource.choices, default=ConsentSource.APP)
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -96,3 +106,39 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.member_id}"
+
+
+class LookupPurpose(models.TextChoices):
+    BENEFITS = "benefits", _("Checked your benefits")
+    DEPOSIT = "deposit", _("Asked about a deposit")
+    VALIDATION = "validation", _("Checked a voucher of yours")
+    REDEMPTION = "redemption", _("Redeemed a voucher of yours")
+    VOUCHER = "voucher", _("Gave you a voucher")
+
+
+class MemberLookup(models.Model):
+    """Append-only: a partner looked this member up. The member reads these in the app."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="lookups")
+    merchant_ref = models.CharField(max_length=32)
+    merchant_name = models.CharField(max_length=200)
+    purpose = models.CharField(max_length=16, choices=LookupPurpose.choices)
+    looked_up_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-looked_up_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_name} {self.purpose} {self.member_id}"
+
+
+class MemberPass(models.Model):
+    """One issued member pass. The signed token carries only `token_id`, so a scanned pass
+    names no permanent identifier; the row says whose it is and until when it holds."""
+
+    token_id = models.CharField(max_length=32, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"pass of {self.member_id} until {self.expires_at:%H:%M:%S}"

@@ -1,10 +1,12 @@
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.seed import database_is_empty, seed
+from demo.synthetic import synthetic_members_add
 
 
 class Command(BaseCommand):
@@ -20,6 +22,13 @@ class Command(BaseCommand):
             action="store_true",
             help="if the database already holds a demo, print the logins from --output and change nothing",
         )
+        parser.add_argument(
+            "--members",
+            type=int,
+            default=0,
+            metavar="N",
+            help="also add N synthetic members spread over the tiers, for load tests (not in the manifest)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         output: Path = options["output"]
@@ -28,11 +37,17 @@ class Command(BaseCommand):
                 self._print_logins(json.loads(output.read_text()), reused=True)
                 return
             raise CommandError("The database is not empty: seed_demo only fills an empty one.")
+        if options["members"] < 0:
+            raise CommandError("--members takes a number of members, 0 or more.")
         manifest = seed(base_url_hint=options["base_url"]).as_dict()
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         output.chmod(0o600)
         self._print_logins(manifest, reused=False)
+        if options["members"]:
+            started = time.perf_counter()
+            added = synthetic_members_add(count=options["members"])
+            self.stdout.write(f"Added {added} synthetic members in {time.perf_counter() - started:.1f} s.")
 
     def _print_logins(self, manifest: dict[str, Any], *, reused: bool) -> None:
         write = self.stdout.write

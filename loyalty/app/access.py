@@ -1,0 +1,36 @@
+"""Who may use the citizen app: signed-in members, each seeing only what is theirs."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from loyalty.members.models import Member
+
+View = Callable[..., HttpResponse]
+
+
+class MemberRequest(HttpRequest):
+    member: Member
+
+
+def member_required(view: View) -> View:
+    """Sign-in first; then the member's own language for everything the page says."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), login_url="app:login")
+        member = Member.objects.filter(user=request.user).first()
+        if member is None:
+            raise PermissionDenied("This account is not a member account.")
+        request.member = member  # type: ignore[attr-defined]
+        translation.activate(member.locale)
+        request.LANGUAGE_CODE = member.locale
+        return view(request, *args, **kwargs)
+
+    return wrapper

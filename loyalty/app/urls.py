@@ -1,0 +1,18 @@
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from loyalty.app import views
+
+app_name = "app"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(next_page="app:login"), name="logout"),
+    path("holds/", views.holds, name="holds"),
+    path("holds/<str:ref>/appeal", views.hold_appeal_file, name="hold-appeal"),
+    path("consents/", views.consents, name="consents"),
+    path("points/", views.points, name="points"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("pass/", views.member_pass, name="pass"),
+]

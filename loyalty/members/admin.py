@@ -1,0 +1,73 @@
+"""The operator console for members: who they are, their consent, score and tier history,
+and who looked them up. Everything here is read-only: consent is the member's choice."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+from loyalty.members.models import Consent, ConsentChange, Member, MemberLookup
+from loyalty.scoring.admin import score_history_table, standing_summary, tier_history_table
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConsentInline(ReadOnlyInline):
+    model = Consent
+    fields = ["dimension", "granted", "changed_at"]
+
+
+class ConsentChangeInline(ReadOnlyInline):
+    model = ConsentChange
+    fields = ["changed_at", "dimension", "granted", "source"]
+    ordering = ["-changed_at"]
+    verbose_name_plural = "consent history"
+
+
+class LookupInline(ReadOnlyInline):
+    model = MemberLookup
+    fields = ["looked_up_at", "merchant_name", "merchant_ref", "purpose"]
+    ordering = ["-looked_up_at"]
+    verbose_name_plural = "look-ups by partners"
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["ref", "display_name", "user", "locale", "joined_at"]
+    search_fields = ["ref", "user__email", "display_name"]
+    list_select_related = ["user"]
+    readonly_fields = (
+        *("ref", "user", "display_name", "locale", "email_verified", "phone", "phone_verified", "joined_at"),
+        *("standing", "score_history", "tier_history"),
+    )
+    fields = readonly_fields
+    inlines = [ConsentInline, ConsentChangeInline, LookupInline]
+    show_full_result_count = False
+
+    @admin.display(description="score and tier")
+    def standing(self, member: Member) -> SafeString:
+        return standing_summary(member)
+
+    @admin.display(description="score history (latest first), with reason codes")
+    def score_history(self, member: Member) -> SafeString:
+        return score_history_table(member)
+
+    @admin.display(description="tier history")
+    def tier_history(self, member: Member) -> SafeString:
+        return tier_history_table(member)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

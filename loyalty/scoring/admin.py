@@ -1,0 +1,316 @@
+"""The operator console for scoring: tiers, event kinds and weights, scores, holds, appeals.
+
+History is read-only here (snapshots, tier changes, audit rows are evidence). Editing a
+tier band goes through `tier_save`, which checks the bands and re-tiers everyone; an appeal
+is decided through `hold_appeal_decide`.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from loyalty.core.errors import DomainError
+from loyalty.members.models import Member
+from loyalty.scoring import explain
+from loyalty.scoring.engine import ENGINE, HORIZON_HALF_LIVES
+from loyalty.scoring.models import (
+    AppealStatus,
+    EventKind,
+    Hold,
+    HoldAppeal,
+    HoldAuditEntry,
+    MemberStanding,
+    Tier,
+)
+from loyalty.scoring.selectors import score_history, standing_of, tier_history
+from loyalty.scoring.services import hold_appeal_decide, tier_bands_check, tier_save
+
+HISTORY_SHOWN = 20
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TierForm(forms.ModelForm):
+    class Meta:
+        model = Tier
+        fields = ["slug", "name", "name_zh", "rank", "min_score", "max_score"]
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean() or {}
+        bands = ("rank", "min_score", "max_score")
+        if any(cleaned.get(name) is None for name in bands):
+            return cleaned
+        candidate = Tier(pk=self.instance.pk, **{name: cleaned[name] for name in bands})
+        try:
+            tier_bands_check(changed=candidate, others=Tier.objects.all())
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from error
+        return cleaned
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    form = TierForm
+    list_display = ["rank", "slug", "name", "name_zh", "min_score", "max_score"]
+    ordering = ["rank"]
+
+    def save_model(self, request: HttpRequest, obj: Tier, form: Any, change: bool) -> None:
+        tier_save(tier=obj)
+        messages.info(request, "Every member is being re-tiered against the new bands.")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EventKind)
+class EventKindAdmin(admin.ModelAdmin):
+    """Kinds may be added and relabelled; a kind's dimension and impact never change once it
+    exists, since old and new events of one code would then count differently."""
+
+    list_display = ["code", "dimension", "impact", "partner_reportable", "label", "label_zh"]
+    list_filter = ["dimension", "partner_reportable"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: EventKind | None = None) -> list[str]:
+        return ["code", "dimension", "impact", "partner_reportable"] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        rules = [
+            {
+                "dimension": rule.dimension,
+                "weight": rule.weight,
+                "half_life_days": rule.half_life_days,
+                "horizon_days": rule.half_life_days * HORIZON_HALF_LIVES,
+                "cap": rule.cap,
+            }
+            for rule in ENGINE.rules
+        ]
+        engine = {"version": ENGINE.version, "baseline": ENGINE.baseline, "rules": rules}
+        return super().changelist_view(request, {**(extra_context or {}), "engine": engine})
+
+
+@admin.register(MemberStanding)
+class MemberStandingAdmin(ReadOnlyAdmin):
+    list_display = ["member", "score", "tier", "below_band_since", "updated_at"]
+    list_filter = ["tier"]
+    search_fields = ["member__ref"]
+    list_select_related = ["member", "tier"]
+    show_full_result_count = False
+
+
+class HoldAuditInline(admin.TabularInline):
+    model = HoldAuditEntry
+    fields = ["at", "action", "actor", "note"]
+    readonly_fields = ["at", "action", "actor", "note"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HoldAppealInline(HoldAuditInline):
+    model = HoldAppeal  # type: ignore[assignment]
+    fields = ["filed_at", "text", "status", "decided_at", "decided_by", "decision_note"]
+    readonly_fields = ["filed_at", "text", "status", "decided_at", "decided_by", "decision_note"]
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = [
+        "ref",
+        "member",
+        "merchant_name",
+        "category",
+        "reason_code",
+        "status",
+        "placed_at",
+        "expires_at",
+    ]
+    list_filter = ["status", "category", "reason_code"]
+    search_fields = ["ref", "member__ref", "merchant_ref", "obligation_ref"]
+    inlines = [HoldAppealInline, HoldAuditInline]
+    list_select_related = ["member"]
+
+
+class AppealDecisionForm(forms.ModelForm):
+    decision = forms.ChoiceField(
+        choices=[("uphold", "Uphold: lift the hold"), ("reject", "Reject: the hold stays")],
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = HoldAppeal
+        fields = ["decision", "decision_note"]
+
+    def clean_decision_note(self) -> str:
+        note: str = self.cleaned_data["decision_note"].strip()
+        if not note:
+            raise forms.ValidationError("Say why: the member and the merchant read it.")
+        return note
+
+
+class AppealQueue(admin.SimpleListFilter):
+    """Open appeals unless asked otherwise: the queue is what an operator works through."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("decided", "Decided"), ("all", "All")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[HoldAppeal]) -> QuerySet[HoldAppeal]:
+        if self.value() == "all":
+            return queryset
+        if self.value() == "decided":
+            return queryset.exclude(status=AppealStatus.OPEN)
+        return queryset.filter(status=AppealStatus.OPEN)
+
+    def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Open",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+@admin.register(HoldAppeal)
+class HoldAppealAdmin(admin.ModelAdmin):
+    """The appeals queue: open appeals first, oldest first; deciding one lifts or keeps the hold."""
+
+    form = AppealDecisionForm
+    list_display = ["filed_at", "hold", "member", "merchant", "status"]
+    list_filter = [AppealQueue]
+    ordering = ["filed_at"]
+    list_select_related = ["hold__member"]
+    readonly_fields = ["hold_details", "text", "filed_at", "status", "decided_at", "decided_by"]
+
+    @admin.display(description="member")
+    def member(self, appeal: HoldAppeal) -> Member:
+        return appeal.hold.member
+
+    @admin.display(description="merchant")
+    def merchant(self, appeal: HoldAppeal) -> str:
+        return appeal.hold.merchant_name
+
+    @admin.display(description="hold")
+    def hold_details(self, appeal: HoldAppeal) -> SafeString:
+        hold = appeal.hold
+        rows = [
+            ("Hold", hold.ref),
+            ("Merchant", f"{hold.merchant_name} ({hold.merchant_ref})"),
+            ("Suspends", hold.get_category_display()),
+            ("Reason", hold.get_reason_code_display()),
+            ("Evidence", hold.evidence),
+            ("To lift it", hold.lift_condition),
+            ("Obligation", hold.obligation_ref),
+            ("Placed / expires", f"{hold.placed_at:%Y-%m-%d} / {hold.expires_at:%Y-%m-%d}"),
+            ("Status", hold.get_status_display()),
+        ]
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    def get_fields(self, request: HttpRequest, obj: HoldAppeal | None = None) -> Any:
+        decided = obj is not None and obj.status != AppealStatus.OPEN
+        tail = ["decision_note"] if decided else ["decision", "decision_note"]
+        return ["hold_details", "text", "filed_at", "status", "decided_at", "decided_by", *tail]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: HoldAppeal | None = None) -> list[str]:
+        if obj is not None and obj.status != AppealStatus.OPEN:
+            return [*self.readonly_fields, "decision_note"]
+        return list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: HoldAppeal, form: Any, change: bool) -> None:
+        try:
+            hold_appeal_decide(
+                appeal=obj,
+                operator=request.user,  # type: ignore[arg-type]
+                upheld=form.cleaned_data["decision"] == "uphold",
+                note=form.cleaned_data["decision_note"],
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def standing_summary(member: Member) -> SafeString:
+    standing = standing_of(member=member)
+    pending = (
+        format_html(
+            " — below the band: moves to {} on {:%Y-%m-%d} unless it recovers",
+            standing.pending_tier,
+            standing.pending_downgrade_on,
+        )
+        if standing.pending_downgrade_on
+        else ""
+    )
+    return format_html("<strong>{}</strong>, {}{}", standing.score, standing.tier, pending)
+
+
+def score_history_table(member: Member) -> SafeString:
+    rows = []
+    for snapshot in score_history(member=member)[:HISTORY_SHOWN]:
+        parts = ", ".join(
+            f"{c.dimension} {c.points:+d}" if c.shared else f"{c.dimension} not shared"
+            for c in explain.contributions(snapshot)
+        )
+        reasons = " / ".join(f"{r.code}: {r.text_en}" for r in explain.reasons(snapshot))
+        rows.append(
+            (
+                f"{snapshot.computed_at:%Y-%m-%d %H:%M}",
+                snapshot.get_cause_display(),
+                snapshot.score,
+                snapshot.tier,
+                parts,
+                reasons,
+            )
+        )
+    return _table(["computed", "cause", "score", "tier", "contributions", "reasons"], rows)
+
+
+def tier_history_table(member: Member) -> SafeString:
+    rows = [
+        (
+            f"{change.changed_at:%Y-%m-%d %H:%M}",
+            change.previous_tier or "—",
+            change.tier,
+            change.score,
+            change.get_cause_display(),
+        )
+        for change in tier_history(member=member)[:HISTORY_SHOWN]
+    ]
+    return _table(["when", "from", "to", "score", "why"], rows)
+
+
+def _table(headings: list[str], rows: list[tuple[Any, ...]]) -> SafeString:
+    head = format_html_join("", "<th>{}</th>", ((heading,) for heading in headings))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)

@@ -1,0 +1,181 @@
+# ruff: noqa: S608  (table and column names come from the model; values go as parameters)
+"""Recording score events: bulk, idempotent per (source, external id), safe under concurrency.
+
+One INSERT … ON CONFLICT DO NOTHING RETURNING stores a whole batch and says which rows are
+new, so a duplicate is counted, never stored twice, and never fails the batch. Rows are
+inserted in (source, external id) order, so two overlapping batches take their unique-index
+locks in the same order and cannot deadlock.
+"""
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loyalty.members.models import Member
+from loyalty.scoring.engine import epoch_day
+from loyalty.scoring.errors import ScoreEventInvalid
+from loyalty.scoring.models import PLATFORM_SOURCE, EventKind, RecomputeCause, ScoreEvent
+from loyalty.scoring.services.holds import holds_lift_by_obligation
+from loyalty.scoring.services.recompute import recompute_request
+
+MAX_EVENTS_PER_CALL = 1000
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_EVENT_AGE = timedelta(days=3650)
+OBLIGATION_SETTLED = "obligation_settled"
+_MERCHANT_SOURCE = re.compile(r"^mch_[0-9a-z]{1,28}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_COLUMNS = (
+    "member",
+    "source",
+    "external_id",
+    "kind",
+    "dimension",
+    "impact",
+    "occurred_at",
+    "occurred_day",
+    "amount",
+    "currency",
+    "recorded_at",
+)
+
+
+@dataclass(frozen=True)
+class ScoreEventInput:
+    external_id: str
+    member_id: int
+    kind: str
+    occurred_at: datetime
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    accepted: int
+    duplicates: int
+    member_ids: frozenset[int]
+    holds_lifted: int
+
+
+def score_events_record(*, source: str, events: Sequence[ScoreEventInput]) -> RecordResult:
+    """Store new events, count the rest as duplicates, queue the members for recomputation.
+
+    `source` is a merchant ref (`mch_…`) or "platform". An accepted `obligation_settled`
+    event from a merchant lifts that merchant's active holds on the member whose
+    `obligation_ref` equals the event's external id.
+    """
+    now = timezone.now()
+    kinds = _validated(source, events, now)
+    rows = sorted(
+        (_row(source, event, kinds[event.kind], now) for event in events),
+        key=lambda row: (row["source"], row["external_id"]),
+    )
+    with transaction.atomic():
+        inserted = list(_insert_new(rows))
+        members = frozenset(member_id for member_id, _, _ in inserted)
+        if members:
+            recompute_request(member_ids=members, cause=RecomputeCause.EVENTS)
+        settled = [
+            (member_id, external_id)
+            for member_id, kind, external_id in inserted
+            if kind == OBLIGATION_SETTLED
+        ]
+        lifted = holds_lift_by_obligation(merchant_ref=source, settlements=settled) if settled else 0
+    return RecordResult(
+        accepted=len(inserted),
+        duplicates=len(events) - len(inserted),
+        member_ids=members,
+        holds_lifted=lifted,
+    )
+
+
+def _validated(source: str, events: Sequence[ScoreEventInput], now: datetime) -> dict[str, EventKind]:
+    if source != PLATFORM_SOURCE and not _MERCHANT_SOURCE.match(source):
+        raise ScoreEventInvalid("The source must be a merchant ref (mch_…) or 'platform'.", param="source")
+    if len(events) > MAX_EVENTS_PER_CALL:
+        raise ScoreEventInvalid(f"At most {MAX_EVENTS_PER_CALL} events a call.", param="events")
+    kinds = EventKind.objects.in_bulk(field_name="code")
+    for index, event in enumerate(events):
+        _check_event(index, event, kinds, source, now)
+    member_ids = {event.member_id for event in events}
+    known = set(Member.objects.filter(pk__in=member_ids).values_list("pk", flat=True))
+    for index, event in enumerate(events):
+        if event.member_id not in known:
+            raise ScoreEventInvalid("No such member.", param=f"events[{index}].member")
+    return kinds
+
+
+def _check_event(
+    index: int, event: ScoreEventInput, kinds: dict[str, EventKind], source: str, now: datetime
+) -> None:
+    def invalid(field: str, message: str) -> ScoreEventInvalid:
+        return ScoreEventInvalid(message, param=f"events[{index}].{field}")
+
+    if not 1 <= len(event.external_id) <= 255:
+        raise invalid("id", "An event id has 1 to 255 characters.")
+    kind = kinds.get(event.kind)
+    if kind is None or (source != PLATFORM_SOURCE and not kind.partner_reportable):
+        raise invalid("type", f"Unknown event type {event.kind!r}.")
+    if timezone.is_naive(event.occurred_at):
+        raise invalid("occurred_at", "A time needs a timezone.")
+    if not now - MAX_EVENT_AGE <= event.occurred_at <= now + MAX_FUTURE_SKEW:
+        raise invalid("occurred_at", "An event must have happened, and within the last ten years.")
+    if (event.amount is None) != (not event.currency):
+        raise invalid("amount", "An amount needs a currency, and a currency an amount.")
+    if event.amount is not None:
+        _check_amount(event.amount, event.currency or "", invalid)
+
+
+def _check_amount(amount: Decimal, currency: str, invalid: Any) -> None:
+    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -4 or amount >= Decimal(10) ** 14:  # type: ignore[operator]
+        raise invalid("amount", "An amount is a non-negative decimal with at most four decimal places.")
+    if not _CURRENCY.match(currency):
+        raise invalid("currency", "A currency is an ISO 4217 code such as CNY or EUR.")
+
+
+def _row(source: str, event: ScoreEventInput, kind: EventKind, now: datetime) -> dict[str, Any]:
+    return {
+        "member": event.member_id,
+        "source": source,
+        "external_id": event.external_id,
+        "kind": kind.code,
+        "dimension": kind.dimension,
+        "impact": kind.impact,
+        "occurred_at": event.occurred_at,
+        "occurred_day": epoch_day(event.occurred_at),
+        "amount": event.amount,
+        "currency": event.currency or "",
+        "recorded_at": now,
+    }
+
+
+def _insert_new(rows: list[dict[str, Any]]) -> Iterator[tuple[int, str, str]]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: one statement for a batch on PostgreSQL;
+    SQLite takes at most 999 parameters a statement, so there it is a few."""
+    if not rows:
+        return
+    by_name = {field.name: field for field in ScoreEvent._meta.concrete_fields}
+    fields = [by_name[name] for name in _COLUMNS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = connection.ops.bulk_batch_size(fields, rows)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            params = [
+                field.get_db_prep_save(row[field.name], connection) for row in batch for field in fields
+            ]
+            cursor.execute(
+                f"INSERT INTO {quote(ScoreEvent._meta.db_table)} ({columns}) "
+                f"VALUES {', '.join([placeholders] * len(batch))} "
+                "ON CONFLICT (source, external_id) DO NOTHING RETURNING member_id, kind, external_id",
+                params,
+            )
+            yield from cursor.fetchall()
