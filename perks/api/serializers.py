@@ -2,14 +2,17 @@
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 BATCH_MAX = 1000
+AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
 
 
 class InputSerializer(serializers.Serializer):
@@ -23,6 +26,29 @@ class InputSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"})
+class AmountField(serializers.RegexField):
+    """An amount as the contract writes it: a decimal string, never a JSON number (a float
+    cannot carry money exactly). The service checks it against its currency."""
+
+    default_error_messages = {"invalid": 'An amount is a decimal string, such as "120.00".'}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(AMOUNT_PATTERN, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:  # type: ignore[override]
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return Decimal(super().to_internal_value(data))
+
+
+class CurrencyField(serializers.RegexField):
+    default_error_messages = {"invalid": "A currency is an ISO 4217 code, such as CNY or EUR."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(r"^[A-Z]{3}$", **kwargs)
 
 
 class AwareDateTimeField(serializers.DateTimeField):

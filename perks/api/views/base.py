@@ -7,6 +7,7 @@ It must say which scope its writes need (`write_scope`, a Scope or None), or the
 is refused when the module is imported.
 """
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
@@ -17,8 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.core.errors import DomainError
+from loyalty.members.models import Member
+from loyalty.members.services import member_lookup_record
 from perks.api.auth import ApiKeyAuthentication, KeyRequired, WriteScopeRequired
 from perks.api.idempotency import idempotent
+from perks.api.members import member_resolve
 from perks.api.pagination import page_of
 from perks.api.parsers import StrictJSONParser
 from perks.api.schema import PartnerAutoSchema
@@ -58,6 +62,9 @@ class PartnerView(APIView):
         if "post" in cls.__dict__:
             cls.post = idempotent(cls.__dict__["post"])  # type: ignore[attr-defined]
 
+    # Members this request looked up, with why: recorded for them once the response is settled.
+    _looked_up: tuple[tuple[Member, str], ...] = ()
+
     @property
     def api_key(self) -> ApiKey:
         key = self.request.auth
@@ -67,6 +74,25 @@ class PartnerView(APIView):
     @property
     def merchant(self) -> Merchant:
         return self.api_key.merchant
+
+    def member_from(self, data: Mapping[str, Any], *, purpose: str) -> Member:
+        """The member a `MemberInput` body names; the look-up goes on the member's record
+        (`purpose` is a LookupPurpose), whether the request then succeeds or is refused."""
+        member = member_resolve(member=data.get("member"), member_pass=data.get("member_pass"))
+        self._looked_up = (*self._looked_up, (member, purpose))
+        return member
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code < 500:
+            for member, purpose in self._looked_up:
+                member_lookup_record(
+                    member=member,
+                    merchant_ref=self.merchant.ref,
+                    merchant_name=self.merchant.name,
+                    purpose=purpose,
+                )
+        return response
 
     def page_response(
         self,
