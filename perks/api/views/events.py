@@ -21,7 +21,7 @@ EVENT_TYPES = (
 )
 
 
-class EventInput(InputSerializer):
+class PartnerEventSerializer(InputSerializer):
     id = serializers.CharField(
         max_length=EXTERNAL_ID_MAX_LENGTH, help_text="Your own id of the event, unique for your merchant."
     )
@@ -32,8 +32,8 @@ class EventInput(InputSerializer):
     currency = CurrencyField(required=False)
 
 
-class EventsInput(InputSerializer):
-    events = batch_field(EventInput())
+class EventBatchSerializer(InputSerializer):
+    events = batch_field(PartnerEventSerializer())
 
 
 class EventsAcceptedSerializer(serializers.Serializer):
@@ -45,7 +45,7 @@ class EventsView(PartnerView):
     write_scope = Scope.EVENTS_WRITE
 
     @extend_schema(
-        request=EventsInput,
+        request=EventBatchSerializer,
         responses={202: EventsAcceptedSerializer},
         examples=[
             OpenApiExample(
@@ -78,7 +78,7 @@ class EventsView(PartnerView):
     def post(self, request: Request) -> Response:
         """Report what members did (up to 1,000 events): their scores follow, and purchases
         earn points. Sending an event again is harmless: it counts as a duplicate."""
-        events = [PartnerEvent(**event) for event in parsed(EventsInput, request)["events"]]
+        events = [PartnerEvent(**event) for event in parsed(EventBatchSerializer, request)["events"]]
         recorded = partner_events_record(merchant=self.merchant, actor=self.api_key, events=events)
         body = {"accepted": recorded.accepted, "duplicates": recorded.duplicates}
         return Response(EventsAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
