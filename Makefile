@@ -24,6 +24,7 @@ demo: $(INSTALLED)
 	@echo ""
 	@echo "Perkline is starting on http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server, worker and beat)"
 	@echo "  citizen app      http://127.0.0.1:$(PORT)/app/"
+	@echo "  merchant portal  http://127.0.0.1:$(PORT)/portal/"
 	@echo "  partner API docs http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "  operator admin   http://127.0.0.1:$(PORT)/admin/"
 	@echo "  health           http://127.0.0.1:$(PORT)/healthz?deep=1"

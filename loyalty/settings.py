@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "perks.vouchers",
     "perks.api",
     "loyalty.app",
+    "perks.portal",
     "demo",
 ]
 

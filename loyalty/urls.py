@@ -8,6 +8,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("app/", include("loyalty.app.urls")),
+    path("portal/", include("perks.portal.urls")),
     path("api/v1/", include("perks.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

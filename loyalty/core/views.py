@@ -7,6 +7,7 @@ from loyalty.core.health import run_checks
 
 SURFACES = [
     {"url": "/app/", "title": "Citizen app", "who": "for members: your score, why, your perks"},
+    {"url": "/portal/", "title": "Merchant portal", "who": "for merchant staff: perks, keys, webhooks"},
     {"url": "/api/docs/", "title": "Partner API docs", "who": "for point-of-sale and booking systems"},
     {"url": "/admin/", "title": "Operator console", "who": "for Perkline staff"},
 ]
