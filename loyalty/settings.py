@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "loyalty.core.requestid.RequestIdMiddleware",
+    "perks.api.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -221,6 +222,14 @@ WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 
 # --- Partner API -----------------------------------------------------------------------
 
+# Bodies over this are refused unread with 413 (partner-api.md: "over 1 MB"); below
+# DATA_UPLOAD_MAX_MEMORY_SIZE, so Django's own limit never answers first with a 400.
+API_MAX_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * API_MAX_BODY_BYTES
+# Requests per API key: "<count>/<second|minute|hour|day>". Counted in Redis when REDIS_URL
+# is set (shared by every web process), else in each process's memory.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="6000/min")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "perks.api.errors.exception_handler",
@@ -232,12 +241,25 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Perkline partner API",
-    "DESCRIPTION": "Check benefits, redeem vouchers and report events.",
+    "DESCRIPTION": (
+        "Check benefits, redeem vouchers and report events.\n\n"
+        "Send `Authorization: Bearer <api key>`; writes need the scope each operation names. "
+        'Errors are `{"error": {type, code, message, param}}`: branch on `code`. Every POST takes an '
+        "`Idempotency-Key`; lists take `limit` and `starting_after`; bodies are at most 1 MiB. "
+        "The integration guide is docs/integration.md."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PerkTypeEnum": "perks.catalog.models.PerkType",
+        "ErrorTypeEnum": "perks.api.schema.ERROR_TYPES",
+        "WebhookEventTypeEnum": "perks.merchants.services.webhooks.WEBHOOK_EVENT_TYPES",
+    },
 }
 
 # --- Production hardening (what `check --deploy` asks for) ------------------------------

@@ -9,7 +9,9 @@ import logging
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -63,11 +65,29 @@ def is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def domain_error_status(exc: domain.DomainError) -> int:
+def domain_error_status(error: domain.DomainError | type[domain.DomainError]) -> int:
+    kind = error if isinstance(error, type) else type(error)
     for family, status in _STATUS_BY_DOMAIN_FAMILY:
-        if isinstance(exc, family):
+        if issubclass(kind, family):
             return status
     return 422
+
+
+class RequestTooLarge(drf.APIException):
+    status_code = 413
+    default_code = "request_too_large"
+
+
+class IdempotencyKeyReused(domain.Refused):
+    code = "idempotency_key_reused"
+    default_message = (
+        "This Idempotency-Key was already used with another request; use a new key for a new request."
+    )
+
+
+class IdempotencyRequestInProgress(domain.Conflict):
+    code = "idempotency_request_in_progress"
+    default_message = "A request with this Idempotency-Key is still being processed; retry in a moment."
 
 
 def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, str]:
@@ -76,7 +96,7 @@ def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, st
         for key, value in detail.items():
             if key == "non_field_errors":
                 return _first_validation_error(value, path)
-            return _first_validation_error(value, f"{path}.{key}" if path else str(key))
+            return _first_validation_error(value, _child_path(path, key))
     if isinstance(detail, list):
         for index, value in enumerate(detail):
             if value in ({}, [], None):
@@ -84,6 +104,13 @@ def _first_validation_error(detail: Any, path: str = "") -> tuple[str | None, st
             nested = isinstance(value, (dict, list))
             return _first_validation_error(value, f"{path}[{index}]" if nested else path)
     return (path or None), str(detail)
+
+
+def _child_path(path: str, key: object) -> str:
+    """`events[3].type`: list positions (DRF's ListField keys its errors by int) in brackets."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
 
 
 def _drf_error(exc: drf.APIException) -> tuple[int, str, str, str | None]:
@@ -102,17 +129,30 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, domain.DomainError):
         status, code, message, param = domain_error_status(exc), exc.code, exc.message, exc.param
-    elif isinstance(exc, (Http404, DjangoPermissionDenied)):
-        drf_exc = drf.NotFound() if isinstance(exc, Http404) else drf.PermissionDenied()
-        status, code, message, param = _drf_error(drf_exc)
+    elif isinstance(exc, (Http404, DjangoPermissionDenied, RequestDataTooBig)):
+        status, code, message, param = _drf_error(_as_drf(exc))
     elif isinstance(exc, drf.APIException):
         status, code, message, param = _drf_error(exc)
         if isinstance(exc, drf.Throttled):
             headers["Retry-After"] = str(max(1, math.ceil(getattr(exc, "wait", None) or 1)))
+        if auth_header := getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = auth_header
     else:
         log.exception("unexpected error in %s", context.get("view").__class__.__name__)
         status, code, message, param = 500, "internal_error", "Something went wrong on our side.", None
     return Response(error_body(status, code, message, param), status=status, headers=headers)
+
+
+def _as_drf(exc: Exception) -> drf.APIException:
+    if isinstance(exc, Http404):
+        return drf.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(request_too_large_message())
+    return drf.PermissionDenied()
+
+
+def request_too_large_message() -> str:
+    return f"The request body is over {settings.API_MAX_BODY_BYTES:,} bytes; send less at once."
 
 
 def envelope_response(status: int, code: str, message: str) -> JsonResponse:

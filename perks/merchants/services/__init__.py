@@ -1,6 +1,7 @@
 """The merchant side's services: what the API, the portal and the admin call."""
 
 from perks.merchants.services.access import Actor, actor_require, api_key_require, audit_record, staff_require
+from perks.merchants.services.events import EventsRecorded, PartnerEvent, partner_events_record
 from perks.merchants.services.keys import CreatedKey, api_key_authenticate, api_key_create, api_key_revoke
 from perks.merchants.services.merchants import (
     location_create,
@@ -27,6 +28,8 @@ __all__ = [
     "Actor",
     "CreatedEndpoint",
     "CreatedKey",
+    "EventsRecorded",
+    "PartnerEvent",
     "actor_require",
     "api_key_authenticate",
     "api_key_create",
@@ -39,6 +42,7 @@ __all__ = [
     "merchant_logo_set",
     "merchant_status_set",
     "merchant_update",
+    "partner_events_record",
     "staff_add",
     "staff_remove",
     "staff_require",

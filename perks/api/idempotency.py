@@ -1,0 +1,156 @@
+"""Idempotency-Key on every POST (partner-api.md), so a partner can retry without fear.
+
+In ONE transaction: take a lock on (merchant, key), look the key up (a replay, or 422 if
+the request differs), else run the view inside a savepoint and store its response beside
+what it changed, so both commit together or neither does. Errors are stored too, as
+Stripe does, except 5xx: a retry after our failure must be able to succeed.
+
+Concurrent duplicates: on PostgreSQL the lock is `pg_try_advisory_xact_lock`, so a second
+request while the first runs answers 409 `idempotency_request_in_progress` at once. On
+SQLite every writing transaction begins IMMEDIATE, which serialises them: the duplicate
+waits for the first to commit and then replays its response. Either way the work runs
+once.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, Protocol
+
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from loyalty.core.errors import Invalid
+from perks.api.errors import IdempotencyKeyReused, IdempotencyRequestInProgress
+from perks.api.models import IdempotencyRecord
+from perks.merchants.models import Merchant
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+RETENTION = timedelta(hours=24)
+PURGE_BATCH = 5000
+_VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+# The first key of PostgreSQL's two-key advisory locks: this module's namespace.
+_LOCK_NAMESPACE = "perkline.api.idempotency"
+
+
+class IdempotentView(Protocol):
+    @property
+    def merchant(self) -> Merchant: ...
+
+    def handle_exception(self, exc: Exception) -> Response: ...
+
+
+Handler = Callable[..., HttpResponseBase]
+
+
+def idempotent(handler: Handler) -> Handler:
+    """Wrap a view's `post`: the base view does it to every subclass, so none can forget."""
+
+    @wraps(handler)
+    def post(view: IdempotentView, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return handler(view, request, *args, **kwargs)
+        return _once(view, request, key, lambda: handler(view, request, *args, **kwargs))
+
+    post.idempotent = True  # type: ignore[attr-defined]
+    return post
+
+
+def request_hash(request: Request) -> str:
+    """SHA-256 of the method, the path and the body, JSON canonicalised (key order and
+    spacing do not make two bodies differ); a body that is not JSON counts byte for byte."""
+    raw = request._request.body
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        body = raw
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Delete records past the replay window, in batches so no long lock is held (beat)."""
+    cutoff = (now or timezone.now()) - RETENTION
+    purged = 0
+    while True:
+        batch = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH]
+        )
+        if not batch:
+            return purged
+        purged += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
+
+
+def _once(
+    view: IdempotentView, request: Request, key: str, run: Callable[[], HttpResponseBase]
+) -> HttpResponseBase:
+    if not _VALID_KEY.fullmatch(key):
+        raise Invalid("An Idempotency-Key is 1–255 printable ASCII characters, such as a UUID.", param=HEADER)
+    merchant = view.merchant
+    fingerprint = request_hash(request)
+    with transaction.atomic():
+        if not _lock(merchant.pk, key):
+            raise IdempotencyRequestInProgress()
+        record = IdempotencyRecord.objects.filter(merchant=merchant, key=key).first()
+        if record is not None and record.created_at > timezone.now() - RETENTION:
+            if record.request_hash != fingerprint:
+                raise IdempotencyKeyReused(param=HEADER)
+            return _response(record.response_status, record.response_body, replayed=True)
+        if record is not None:  # past the window, not purged yet: the key is free again
+            record.delete()
+        status, body = _run_in_savepoint(view, run)
+        if status < 500:
+            IdempotencyRecord.objects.create(
+                merchant=merchant,
+                key=key,
+                request_method=request.method or "",
+                request_path=request.path,
+                request_hash=fingerprint,
+                response_status=status,
+                response_body=body,
+            )
+    return _response(status, body, replayed=False)
+
+
+def _lock(merchant_id: int, key: str) -> bool:
+    if connection.vendor != "postgresql":
+        return True  # IMMEDIATE transactions already serialise writers (see the module's doc)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtext(%s), hashtext(%s))",
+            [_LOCK_NAMESPACE, f"{merchant_id}:{key}"],
+        )
+        (acquired,) = cursor.fetchone()
+    return bool(acquired)
+
+
+def _run_in_savepoint(view: IdempotentView, run: Callable[[], HttpResponseBase]) -> tuple[int, str]:
+    """The view's status and rendered body; what it changed is undone if it raised."""
+    try:
+        with transaction.atomic():
+            response = run()
+    except Exception as exc:  # the view's error becomes its response, stored like any other
+        response = view.handle_exception(exc)
+    if isinstance(response, Response):
+        body = JSONRenderer().render(response.data).decode() if response.data is not None else ""
+    else:
+        body = response.content.decode() if isinstance(response, HttpResponse) else ""
+    return response.status_code, body
+
+
+def _response(status: int, body: str, *, replayed: bool) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/json" if body else None)
+    if replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response

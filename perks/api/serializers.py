@@ -1,0 +1,81 @@
+"""Pieces every endpoint's serializers are built from, so each one parses input the same way."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+BATCH_MAX = 1000
+AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body: an object whose unknown fields are refused, naming the first one,
+    so a typo (`min_teir`) is an error and not a silently ignored setting."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(str(name) for name in data if name not in writable)
+            if unknown:
+                raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"})
+class AmountField(serializers.RegexField):
+    """An amount as the contract writes it: a decimal string, never a JSON number (a float
+    cannot carry money exactly). The service checks it against its currency."""
+
+    default_error_messages = {"invalid": 'An amount is a decimal string, such as "120.00".'}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(AMOUNT_PATTERN, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:  # type: ignore[override]
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return Decimal(super().to_internal_value(data))
+
+
+class CurrencyField(serializers.RegexField):
+    default_error_messages = {"invalid": "A currency is an ISO 4217 code, such as CNY or EUR."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(r"^[A-Z]{3}$", **kwargs)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with a time zone, as the contract says: a time without one is ambiguous."""
+
+    default_error_messages = {"naive": "Give a time zone, such as 2026-05-01T09:00:00+08:00 or …Z."}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is not None and timezone.is_naive(parsed):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+def batch_field(child: serializers.Field, *, help_text: str = "") -> serializers.ListField:
+    """The list of a batch endpoint: 1 to BATCH_MAX items."""
+    return serializers.ListField(child=child, min_length=1, max_length=BATCH_MAX, help_text=help_text)
+
+
+@cache
+def page_serializer(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """`{"data": [item, ...], "has_more": bool}`, named after the item (`Perk` → `PerkList`)."""
+    name = f"{item.__name__.removesuffix('Serializer')}List"
+    fields = {
+        "data": item(many=True, read_only=True),
+        "has_more": serializers.BooleanField(
+            read_only=True, help_text="Whether older objects follow; pass the last id as starting_after."
+        ),
+    }
+    return type(name, (serializers.Serializer,), fields)
