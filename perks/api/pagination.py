@@ -15,6 +15,7 @@ from django.http import QueryDict
 from loyalty.core.errors import Invalid
 from loyalty.core.refs import CROCKFORD, REF_LENGTH
 
+PAGE_QUERY_PARAMS = ("limit", "starting_after")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _LIMIT = re.compile(r"[0-9]{1,4}")

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.core.errors import DomainError
+from loyalty.core.errors import DomainError, Invalid
 from loyalty.members.models import Member
 from loyalty.members.services import member_lookup_record
 from perks.api.auth import ApiKeyAuthentication, KeyRequired, WriteScopeRequired
@@ -53,6 +53,8 @@ class PartnerView(APIView):
     write_scope: ClassVar[str | None] = UNDECLARED
     # Domain errors each method may answer with, by method: documented in the schema.
     errors: ClassVar[dict[str, tuple[type[DomainError], ...]]] = {}
+    # The query parameters the view reads; any other is refused, as unknown body fields are.
+    query_params: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -61,6 +63,12 @@ class PartnerView(APIView):
             raise TypeError(f"{cls.__name__} writes ({', '.join(writes)}): declare its write_scope.")
         if "post" in cls.__dict__:
             cls.post = idempotent(cls.__dict__["post"])  # type: ignore[attr-defined]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - set(self.query_params))
+        if unknown:
+            raise Invalid(f"Unknown query parameter {unknown[0]!r}.", param=unknown[0])
 
     # Members this request looked up, with why: recorded for them once the response is settled.
     _looked_up: tuple[tuple[Member, str], ...] = ()

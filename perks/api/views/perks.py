@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN
+from perks.api.pagination import PAGE_QUERY_PARAMS
 from perks.api.schema import list_schema
 from perks.api.serializers import AwareDateTimeField, InputSerializer
 from perks.api.views.base import PartnerView, parsed
@@ -156,6 +157,7 @@ _PERK_EXAMPLE = {
 
 class PerksView(PartnerView):
     write_scope = Scope.PERKS_WRITE
+    query_params = PAGE_QUERY_PARAMS
 
     @list_schema(PerkSerializer)
     def get(self, request: Request) -> Response:

@@ -216,10 +216,17 @@ def test_unknown_paths_are_json_404s_never_redirects(partner, path):
         ({"starting_after": "nope"}, "starting_after"),
         ({"starting_after": "prk_\u0000"}, "starting_after"),
         ({"starting_after": "prk_" + "0" * 20}, "starting_after"),
+        ({"limt": "5"}, "limt"),
+        ({"limit": "5", "status": "active"}, "status"),
     ],
 )
 def test_bad_list_parameters_are_validation_errors(partner, query, param):
     assert_error(partner.get("/perks", **query), 400, "validation_error", param=param)
+
+
+@pytest.mark.parametrize("path", ["/merchant", "/perks"])
+def test_unknown_query_parameters_are_refused_as_unknown_fields_are(partner, path):
+    assert_error(partner.get(path, expand="everything"), 400, "validation_error", param="expand")
 
 
 class TestBatches:
