@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from perks.api.errors import envelope_response, is_api_request
+from loyalty.core.envelope import envelope_response, is_api_request
 
 _PAGES = {
     400: ("bad_request", "That request could not be understood."),

@@ -1,7 +1,6 @@
-"""The partner API's error envelope, for every error under /api/ (partner-api.md).
+"""Every exception raised in a partner API view, as the envelope (`loyalty.core.envelope`).
 
-`{"error": {"type", "code", "message", "param"}}`, where `type` follows the status. Domain
-errors keep their own stable `code`; their status comes from the family they belong to.
+Domain errors keep their own stable `code`; their status comes from the family they belong to.
 No request, however malformed, gets a 5xx page or HTML from here.
 """
 
@@ -12,23 +11,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from loyalty.core import errors as domain
+from loyalty.core.envelope import error_body
 
 log = logging.getLogger(__name__)
-
-API_PREFIX = "/api/"
-
-_TYPE_BY_STATUS = {
-    401: "authentication",
-    403: "permission",
-    404: "not_found",
-    409: "conflict",
-    429: "rate_limit",
-}
 
 _STATUS_BY_DOMAIN_FAMILY: tuple[tuple[type[domain.DomainError], int], ...] = (
     (domain.NotFound, 404),
@@ -49,20 +39,6 @@ _CODE_BY_DRF_ERROR: tuple[tuple[type[drf.APIException], str], ...] = (
     (drf.MethodNotAllowed, "method_not_allowed"),
     (drf.Throttled, "rate_limited"),
 )
-
-
-def error_type(status: int) -> str:
-    if status >= 500:
-        return "api_error"
-    return _TYPE_BY_STATUS.get(status, "invalid_request")
-
-
-def error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
-    return {"error": {"type": error_type(status), "code": code, "message": message, "param": param}}
-
-
-def is_api_request(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIX)
 
 
 def domain_error_status(error: domain.DomainError | type[domain.DomainError]) -> int:
@@ -153,8 +129,3 @@ def _as_drf(exc: Exception) -> drf.APIException:
 
 def request_too_large_message() -> str:
     return f"The request body is over {settings.API_MAX_BODY_BYTES:,} bytes; send less at once."
-
-
-def envelope_response(status: int, code: str, message: str) -> JsonResponse:
-    """For errors raised outside DRF's views (unknown paths, failures in middleware)."""
-    return JsonResponse(error_body(status, code, message), status=status)

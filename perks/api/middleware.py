@@ -5,7 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from perks.api.errors import envelope_response, is_api_request, request_too_large_message
+from loyalty.core.envelope import envelope_response, is_api_request
+from perks.api.errors import request_too_large_message
 
 
 class ApiBodyLimitMiddleware:

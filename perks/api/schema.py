@@ -16,12 +16,11 @@ from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
+from loyalty.core.envelope import error_body, error_type
 from perks.api.errors import (
     IdempotencyKeyReused,
     IdempotencyRequestInProgress,
     domain_error_status,
-    error_body,
-    error_type,
     request_too_large_message,
 )
 from perks.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, REF_PATTERN
