@@ -1,0 +1,379 @@
+"""Vouchers and everything that happens to them.
+
+A voucher carries one perk to one member with a number of uses. Uses move only by
+conditional UPDATE: `uses_count` (redeemed) and `uses_reserved` (held for a checkout)
+together never exceed `uses_allowed`, and the database refuses any row that would.
+Redemptions, their reversals and usage records are append-only rows.
+"""
+
+from functools import partial
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.core.refs import new_ref, ref_field_length
+from loyalty.members.models import Member
+from loyalty.scoring.models import Tier
+from perks.catalog.models import Perk
+from perks.merchants.models import Location, Merchant
+from perks.vouchers.codes import CODE_LENGTH
+
+REDEMPTION_REF_PREFIX = "red"
+RESERVATION_REF_PREFIX = "rsv"
+CAMPAIGN_REF_PREFIX = "cmp"
+BATCH_REF_PREFIX = "bat"
+
+
+def _ref_field(prefix: str) -> models.CharField:
+    return models.CharField(
+        max_length=ref_field_length(prefix), unique=True, editable=False, default=partial(new_ref, prefix)
+    )
+
+
+def _money_field() -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+
+
+class VoucherStatus(models.TextChoices):
+    ISSUED = "issued", _("Ready to use")
+    REDEEMED = "redeemed", _("Used")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Withdrawn")
+
+
+class VoucherSource(models.TextChoices):
+    CLAIM = "claim", _("Claimed by the member")
+    MERCHANT = "merchant", _("Given by the merchant")
+    CAMPAIGN = "campaign", _("Sent in a campaign")
+    AUTO = "auto", _("Sent on reaching a tier")
+
+
+class CampaignStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to start")
+    RUNNING = "running", _("Issuing")
+    DONE = "done", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class Campaign(models.Model):
+    """One perk to every member of an audience, issued by Celery in chunks of members."""
+
+    ref = _ref_field(CAMPAIGN_REF_PREFIX)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="campaigns")
+    perk = models.ForeignKey(Perk, on_delete=models.PROTECT, related_name="campaigns")
+    audience_min_tier = models.ForeignKey(
+        Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    audience_min_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    issued = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failure = models.CharField(max_length=300, blank=True)
+    created_by = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["merchant", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=CampaignStatus.values), name="campaign_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(issued__lte=F("total") - F("skipped")),
+                name="campaign_progress_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} ({self.perk})"
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    DONE = "done", _("Issued")
+
+
+class CampaignChunk(models.Model):
+    """A slice of a campaign's audience by member id, issued in one transaction."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_member_id = models.BigIntegerField()
+    last_member_id = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    issued = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "index"], name="campaign_chunk_index_unique"),
+            models.CheckConstraint(
+                condition=Q(first_member_id__lte=F("last_member_id")), name="campaign_chunk_range_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} #{self.index}"
+
+
+class Voucher(models.Model):
+    """`code` is canonical (13 symbols, see perks.vouchers.codes). `merchant` repeats the
+    perk's so that every merchant-scoped look-up is one indexed condition."""
+
+    code = models.CharField(max_length=CODE_LENGTH, unique=True, editable=False)
+    perk = models.ForeignKey(Perk, on_delete=models.PROTECT, related_name="vouchers")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="vouchers")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers")
+    status = models.CharField(max_length=16, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED)
+    source = models.CharField(max_length=16, choices=VoucherSource.choices)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
+    )
+    uses_allowed = models.PositiveIntegerField(default=1)
+    uses_count = models.PositiveIntegerField(default=0)
+    uses_reserved = models.PositiveIntegerField(default=0)
+    # Points the member paid for it (a claim), and the ledger transaction that took them,
+    # so a revoked claim can give them back.
+    points_spent = models.PositiveIntegerField(default=0)
+    points_transaction_id = models.BigIntegerField(null=True, blank=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+    valid_from = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        indexes = [
+            models.Index(fields=["merchant", "-issued_at"]),
+            models.Index(fields=["member", "-issued_at"]),
+            models.Index(fields=["perk", "member", "issued_at"], name="voucher_member_limit"),
+            models.Index(
+                fields=["expires_at"], condition=Q(status=VoucherStatus.ISSUED), name="voucher_expiry_due"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=VoucherStatus.values), name="voucher_status_known"),
+            models.CheckConstraint(condition=Q(source__in=VoucherSource.values), name="voucher_source_known"),
+            models.CheckConstraint(condition=Q(uses_allowed__gte=1), name="voucher_uses_allowed_positive"),
+            models.CheckConstraint(
+                condition=Q(uses_count__lte=F("uses_allowed") - F("uses_reserved")),
+                name="voucher_uses_within_allowed",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("issued_at")), name="voucher_expiry_after_issue"
+            ),
+            models.CheckConstraint(
+                condition=Q(source=VoucherSource.CAMPAIGN, campaign__isnull=False)
+                | (~Q(source=VoucherSource.CAMPAIGN) & Q(campaign__isnull=True)),
+                name="voucher_campaign_iff_campaign_source",
+            ),
+            # A retried or duplicated campaign chunk can never give a member a second one.
+            models.UniqueConstraint(
+                fields=["campaign", "member"],
+                condition=Q(campaign__isnull=False),
+                name="voucher_once_per_campaign_member",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def uses_remaining(self) -> int:
+        return self.uses_allowed - self.uses_count
+
+
+class ReservationStatus(models.TextChoices):
+    ACTIVE = "active", _("Held")
+    CONSUMED = "consumed", _("Redeemed")
+    RELEASED = "released", _("Released")
+    EXPIRED = "expired", _("Expired")
+
+
+class Reservation(models.Model):
+    """One use of a voucher held for a checkout in progress, until it is consumed by a
+    redemption, released, or its time runs out."""
+
+    ref = _ref_field(RESERVATION_REF_PREFIX)
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="reservations")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status=ReservationStatus.ACTIVE),
+                name="reservation_expiry_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ReservationStatus.values), name="reservation_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="reservation_ttl_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class RedemptionChannel(models.TextChoices):
+    API = "api", _("Partner API")
+    PORTAL = "portal", _("Cashier in the portal")
+    BATCH = "batch", _("Offline batch")
+
+
+class Redemption(models.Model):
+    """One use of a voucher, with the benefit it gave, as computed at that moment."""
+
+    ref = _ref_field(REDEMPTION_REF_PREFIX)
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="redemptions")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reservation = models.OneToOneField(
+        Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="redemption"
+    )
+    channel = models.CharField(max_length=16, choices=RedemptionChannel.choices)
+    amount = _money_field()
+    currency = models.CharField(max_length=3, blank=True)
+    benefit = models.JSONField(encoder=DjangoJSONEncoder)
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    actor = models.CharField(max_length=120)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["merchant", "-created_at", "-id"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=RedemptionChannel.values), name="redemption_channel_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class RedemptionReversal(models.Model):
+    """A redemption undone within the window: its use given back. At most one a redemption."""
+
+    redemption = models.OneToOneField(Redemption, on_delete=models.PROTECT, related_name="reversal")
+    reason = models.CharField(max_length=300, blank=True)
+    actor = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"reversal of {self.redemption_id}"
+
+
+class UsageKind(models.TextChoices):
+    REDEMPTION = "redemption", _("Redemption")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class UsageRecord(models.Model):
+    """What a merchant is billed for: one row a redemption, and a negative one if it is
+    reversed. Written once by the redemption's side-effect task, invoiced later."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="usage_records")
+    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, related_name="usage_records")
+    kind = models.CharField(max_length=16, choices=UsageKind.choices)
+    quantity = models.SmallIntegerField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+    invoiced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        indexes = [
+            models.Index(
+                fields=["merchant", "recorded_at"],
+                condition=Q(invoiced_at__isnull=True),
+                name="usage_uninvoiced",
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["redemption", "kind"], name="usage_once_per_redemption_kind"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=UsageKind.REDEMPTION, quantity=1) | Q(kind=UsageKind.REVERSAL, quantity=-1)
+                ),
+                name="usage_quantity_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.redemption_id}"
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Applying")
+    DONE = "done", _("Applied")
+
+
+class RedemptionBatch(models.Model):
+    """Redemptions a POS made while offline, applied one by one in the background."""
+
+    ref = _ref_field(BATCH_REF_PREFIX)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="redemption_batches")
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING)
+    created_by = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class BatchItemStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    REDEEMED = "redeemed", _("Redeemed")
+    FAILED = "failed", _("Refused")
+
+
+class RedemptionBatchItem(models.Model):
+    batch = models.ForeignKey(RedemptionBatch, on_delete=models.CASCADE, related_name="items")
+    index = models.PositiveIntegerField()
+    code = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    location_code = models.CharField(max_length=64, blank=True)
+    amount = _money_field()
+    currency = models.CharField(max_length=3, blank=True)
+    status = models.CharField(max_length=16, choices=BatchItemStatus.choices, default=BatchItemStatus.PENDING)
+    redemption = models.OneToOneField(
+        Redemption, null=True, blank=True, on_delete=models.PROTECT, related_name="batch_item"
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["batch", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "index"], name="batch_item_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} #{self.index}"
