@@ -13,7 +13,7 @@ from typing import cast
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -127,7 +127,8 @@ def voucher_qr(request: MemberRequest, code: str, kind: str) -> HttpResponse:
         raise Http404
     held = _own_voucher(request.member, code)
     image = qr_image(code=held.code, kind=cast(QrKind, kind))
-    response = FileResponse(default_storage.open(image.name, "rb"), content_type=image.content_type)
+    with default_storage.open(image.name, "rb") as stored:
+        response = HttpResponse(stored.read(), content_type=image.content_type)
     response["Cache-Control"] = "private, max-age=86400"
     return response
 
