@@ -21,3 +21,7 @@ class ConsentForm(forms.Form):
 
 class StatementPageForm(forms.Form):
     after = forms.IntegerField(required=False, min_value=1)
+
+
+class ClaimForm(forms.Form):
+    claim_key = forms.RegexField(regex=r"^[0-9a-f]{32}$")

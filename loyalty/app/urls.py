@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from loyalty.app import views
+from loyalty.app import views, wallet
 
 app_name = "app"
 
@@ -15,4 +15,9 @@ urlpatterns = [
     path("points/", views.points, name="points"),
     path("privacy/", views.privacy, name="privacy"),
     path("pass/", views.member_pass, name="pass"),
+    path("perks/", wallet.perks, name="perks"),
+    path("perks/<str:ref>/claim", wallet.perk_claim, name="perk-claim"),
+    path("wallet/", wallet.wallet, name="wallet"),
+    path("wallet/<str:code>/", wallet.voucher, name="voucher"),
+    path("wallet/<str:code>/qr.<str:kind>", wallet.voucher_qr, name="voucher-qr"),
 ]

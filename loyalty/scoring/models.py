@@ -43,6 +43,10 @@ class Tier(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.min_score}–{self.max_score})"
 
+    def name_in(self, locale: str) -> str:
+        """The tier's name in a member's language (Chinese where the operator gave one)."""
+        return self.name_zh if locale.startswith("zh") and self.name_zh else self.name
+
 
 class MemberStanding(models.Model):
     """A member's current score and tier, cached beside the snapshots that explain them.

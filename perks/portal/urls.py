@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from perks.portal import views
+from perks.portal import cashier, views
 
 app_name = "portal"
 
@@ -18,4 +18,10 @@ urlpatterns = [
         "<slug:slug>/webhooks/deliveries/<int:delivery_id>/retry", views.delivery_retry, name="delivery-retry"
     ),
     path("<slug:slug>/audit/", views.audit, name="audit"),
+    path("<slug:slug>/counter/", cashier.counter, name="counter"),
+    path(
+        "<slug:slug>/redemptions/<str:ref>/reversal",
+        cashier.redemption_reversal,
+        name="redemption-reversal",
+    ),
 ]

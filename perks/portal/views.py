@@ -4,18 +4,12 @@ Views parse, call one service or selector, and render; every rule (who may do wh
 status may follow which) is the services'. A refusal becomes a message on the page.
 """
 
-from collections.abc import Callable
-from typing import Any
-
-from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from loyalty.core.errors import DomainError
 from perks.catalog.rules import PERK_TRANSITIONS
 from perks.catalog.selectors import perk_by_ref, perks_of_merchant
 from perks.catalog.services import perk_transition
@@ -36,8 +30,7 @@ from perks.merchants.services import (
 )
 from perks.portal.access import StaffRequest, staff_required
 from perks.portal.forms import ApiKeyForm, WebhookEndpointForm
-
-PAGE_SIZE = 25
+from perks.portal.pages import attempt, page_of
 
 
 class LoginView(auth_views.LoginView):
@@ -57,20 +50,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"memberships": memberships})
 
 
-def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> Any:
-    try:
-        result = action()
-    except DomainError as error:
-        messages.error(request, error.message)
-        return None
-    messages.success(request, success)
-    return result
-
-
-def _page(request: HttpRequest, items: Any) -> Any:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
 @require_GET
 @staff_required
 def dashboard(request: StaffRequest) -> HttpResponse:
@@ -84,7 +63,7 @@ def dashboard(request: StaffRequest) -> HttpResponse:
 @staff_required
 def perk_status(request: StaffRequest, ref: str) -> HttpResponse:
     to = request.POST.get("to", "")
-    _attempt(
+    attempt(
         request,
         lambda: perk_transition(
             perk=perk_by_ref(merchant=request.merchant, ref=ref), actor=request.user, to=to
@@ -101,7 +80,7 @@ def keys(request: StaffRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
-        created = _attempt(
+        created = attempt(
             request,
             lambda: api_key_create(
                 merchant=request.merchant,
@@ -124,7 +103,7 @@ def keys(request: StaffRequest) -> HttpResponse:
 @staff_required
 def key_revoke(request: StaffRequest, prefix: str) -> HttpResponse:
     key = get_object_or_404(ApiKey, merchant=request.merchant, prefix=prefix)
-    _attempt(request, lambda: api_key_revoke(key=key, actor=request.user), "Key revoked.")
+    attempt(request, lambda: api_key_revoke(key=key, actor=request.user), "Key revoked.")
     return redirect("portal:keys", slug=request.merchant.slug)
 
 
@@ -134,7 +113,7 @@ def webhooks(request: StaffRequest) -> HttpResponse:
     form = WebhookEndpointForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
-        created = _attempt(
+        created = attempt(
             request,
             lambda: webhook_endpoint_create(
                 merchant=request.merchant,
@@ -152,7 +131,7 @@ def webhooks(request: StaffRequest) -> HttpResponse:
         "portal/webhooks.html",
         {
             "endpoints": webhook_endpoints_of_merchant(merchant=request.merchant),
-            "deliveries": _page(request, deliveries),
+            "deliveries": page_of(request, deliveries),
             "form": form,
             "created": created,
         },
@@ -163,7 +142,7 @@ def webhooks(request: StaffRequest) -> HttpResponse:
 @staff_required
 def delivery_retry(request: StaffRequest, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, endpoint__merchant=request.merchant, pk=delivery_id)
-    _attempt(
+    attempt(
         request,
         lambda: webhook_delivery_retry(delivery=delivery, actor=request.user),
         "The delivery will be tried again now.",
@@ -175,4 +154,4 @@ def delivery_retry(request: StaffRequest, delivery_id: int) -> HttpResponse:
 @staff_required
 def audit(request: StaffRequest) -> HttpResponse:
     entries = audit_entries_of_merchant(merchant=request.merchant).select_related("actor_user", "actor_key")
-    return render(request, "portal/audit.html", {"entries": _page(request, entries)})
+    return render(request, "portal/audit.html", {"entries": page_of(request, entries)})
