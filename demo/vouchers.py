@@ -6,7 +6,6 @@ Each goes to the best-scoring demo member the perk admits, as its merchant would
 
 from datetime import timedelta
 
-import time_machine
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -63,8 +62,15 @@ def _redeemed(category: str, *, times: int, amount: str | None = None, currency:
 
 
 def _expired(category: str) -> None:
-    with time_machine.travel(timezone.now() - timedelta(days=EXPIRED_ISSUE_DAYS_AGO)):
-        _issued(category)
+    """Issued as any voucher is, then dated back to when it was given: its time has run out."""
+    voucher = _issued(category)
+    issued_at = timezone.now() - timedelta(days=EXPIRED_ISSUE_DAYS_AGO)
+    Voucher.objects.filter(pk=voucher.pk).update(
+        issued_at=issued_at,
+        valid_from=issued_at,
+        status_changed_at=issued_at,
+        expires_at=issued_at + timedelta(days=voucher.perk.voucher_ttl_days),
+    )
     vouchers_expire_due()
 
 

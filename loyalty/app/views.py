@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.app.access import MemberRequest, member_required
 from loyalty.app.forms import AppealForm, ConsentForm, StatementPageForm
+from loyalty.app.notices import notice_text
 from loyalty.core.errors import DomainError
 from loyalty.members.models import Locale
 from loyalty.members.selectors import member_consents, member_lookups, member_notifications
@@ -130,7 +131,10 @@ def privacy(request: MemberRequest) -> HttpResponse:
         "app/privacy.html",
         {
             "lookups": member_lookups(member=request.member)[:LOOKUPS_SHOWN],
-            "notifications": member_notifications(member=request.member)[:LOOKUPS_SHOWN],
+            "notices": [
+                (notification, notice_text(notification))
+                for notification in member_notifications(member=request.member)[:LOOKUPS_SHOWN]
+            ],
         },
     )
 

@@ -186,3 +186,12 @@ def _days_ago(days):
     from django.utils import timezone
 
     return timezone.now() - timedelta(days=days)
+
+
+def test_messages_are_written_out_for_the_member(signed_in, member):
+    HoldFactory.create(member=member, merchant_name="Swift Car Rental")
+
+    page = signed_in.get(reverse("app:privacy")).content.decode()
+
+    assert "Swift Car Rental paused some of its perks for you." in page
+    assert "hold_placed" not in page

@@ -1,0 +1,41 @@
+"""What each kind of notification says to the member, in their language.
+
+Services store a notification's kind and the plain values it needs; the words live here,
+beside the screens that show them. A kind written by a newer service than this table
+knows is still shown, as a neutral line, rather than as its raw name.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from loyalty.members.models import Notification
+
+
+def _texts() -> Mapping[str, str]:
+    return {
+        "points_expiring": _("%(points)s of your points expire on %(date)s. Use them before then."),
+        "voucher_issued": _("%(merchant)s gave you a voucher: %(perk)s. It is in your wallet."),
+        "voucher_redeemed": _("You used your voucher at %(merchant)s: %(perk)s."),
+        "voucher_revoked": _("A voucher was withdrawn: %(perk)s. Reason given: %(reason)s"),
+        "hold_placed": _(
+            "%(merchant)s paused some of its perks for you. See Holds for why and how to lift it."
+        ),
+        "hold_lifted": _("%(merchant)s lifted its hold. Its perks are yours again."),
+        "hold_expired": _("A hold by %(merchant)s has ended."),
+        "hold_appeal_upheld": _("Your appeal was upheld: the hold by %(merchant)s is lifted."),
+        "hold_appeal_rejected": _("Your appeal about %(merchant)s's hold was not upheld. See Holds for why."),
+        "hold_appeal_closed": _("Your appeal was closed: the hold by %(merchant)s ended first."),
+    }
+
+
+def notice_text(notification: Notification) -> str:
+    text = _texts().get(notification.kind)
+    params: dict[str, Any] = {"merchant": "", "perk": "", "reason": "", **notification.params}
+    if text is None:
+        return _("You have a new message from Perkline.")
+    try:
+        return text % params
+    except (KeyError, TypeError, ValueError):
+        return _("You have a new message from Perkline.")
