@@ -11,6 +11,8 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from perks.vouchers.codes import code_format
+
 BATCH_MAX = 1000
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
 
@@ -79,3 +81,51 @@ def page_serializer(item: type[serializers.Serializer]) -> type[serializers.Seri
         ),
     }
     return type(name, (serializers.Serializer,), fields)
+
+
+_DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "nullable": True}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": (
+            "What the perk gives, computed for the purchase described (amount and currency), "
+            "with the fields of its type; amounts are decimal strings."
+        ),
+        "properties": {
+            "type": {"type": "string"},
+            "currency": {"type": "string", "nullable": True},
+            "waived_amount": {**_DECIMAL_STRING, "description": "deposit_waiver: the deposit waived."},
+            "max_amount": _DECIMAL_STRING,
+            "margin_reduction_bps": {"type": "integer", "nullable": True, "description": "fx_margin."},
+            "currencies": {"type": "array", "items": {"type": "string"}},
+            "entries_remaining": {"type": "integer", "nullable": True, "description": "access_pass."},
+            "venue": {"type": "string"},
+            "kind": {"type": "string"},
+            "discount_amount": {**_DECIMAL_STRING, "description": "discount: the amount taken off."},
+            "percent": _DECIMAL_STRING,
+            "min_spend": _DECIMAL_STRING,
+            "min_spend_met": {"type": "boolean"},
+            "item": {"type": "string"},
+            "max_value": _DECIMAL_STRING,
+        },
+        "required": ["type"],
+    }
+)
+class BenefitField(serializers.DictField):
+    """A perk's benefit as perks.catalog.benefits computes it (`Benefit.as_dict()`)."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=]$",
+        "example": "7K3M-9QXD-2RT4-8",
+    }
+)
+class VoucherCodeField(serializers.CharField):
+    """A voucher code as people read it, XXXX-XXXX-XXXX-C (stored without the hyphens)."""
+
+    def to_representation(self, value: Any) -> str:
+        return code_format(str(value))

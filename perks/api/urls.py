@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path, register_converter
 
 from perks.api.pagination import REF_PATTERN
+from perks.api.views.benefits import BenefitsView
 from perks.api.views.events import EventsView
 from perks.api.views.merchant import MerchantView
 from perks.api.views.perks import PerksView, PerkView
@@ -29,4 +30,5 @@ urlpatterns: list[URLPattern] = [
     path("perks/<ref:perk_id>", PerkView.as_view(), name="api-perk"),
     path("webhook-endpoints", WebhookEndpointsView.as_view(), name="api-webhook-endpoints"),
     path("events", EventsView.as_view(), name="api-events"),
+    path("benefits", BenefitsView.as_view(), name="api-benefits"),
 ]
