@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from perks.catalog.money import quantize
 from perks.vouchers.codes import code_format
 
 BATCH_MAX = 1000
@@ -30,7 +31,10 @@ class InputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"})
+AMOUNT_SCHEMA = {"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"}
+
+
+@extend_schema_field(AMOUNT_SCHEMA)
 class AmountField(serializers.RegexField):
     """An amount as the contract writes it: a decimal string, never a JSON number (a float
     cannot carry money exactly). The service checks it against its currency."""
@@ -116,6 +120,9 @@ _DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "nullabl
 class BenefitField(serializers.DictField):
     """A perk's benefit as perks.catalog.benefits computes it (`Benefit.as_dict()`)."""
 
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return super().to_representation(value.as_dict() if hasattr(value, "as_dict") else value)
+
 
 @extend_schema_field(
     {
@@ -129,3 +136,10 @@ class VoucherCodeField(serializers.CharField):
 
     def to_representation(self, value: Any) -> str:
         return code_format(str(value))
+
+
+def money_format(amount: Decimal | None, currency: str) -> str | None:
+    """A stored amount as the contract writes it: a decimal string in its currency's unit."""
+    if amount is None:
+        return None
+    return str(quantize(amount, currency)) if currency else str(amount.normalize())
