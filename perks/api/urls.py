@@ -4,6 +4,7 @@ from django.urls import URLPattern, path, register_converter
 
 from perks.api.pagination import REF_PATTERN
 from perks.api.views.benefits import BenefitsView
+from perks.api.views.campaigns import CampaignsView, CampaignView
 from perks.api.views.events import EventsView
 from perks.api.views.merchant import MerchantView
 from perks.api.views.perks import PerksView, PerkView
@@ -50,6 +51,8 @@ urlpatterns: list[URLPattern] = [
     path("validations", ValidationsView.as_view(), name="api-validations"),
     path("reservations", ReservationsView.as_view(), name="api-reservations"),
     path("reservations/<ref:reservation_id>", ReservationView.as_view(), name="api-reservation"),
+    path("campaigns", CampaignsView.as_view(), name="api-campaigns"),
+    path("campaigns/<ref:campaign_id>", CampaignView.as_view(), name="api-campaign"),
     path("redemptions", RedemptionsView.as_view(), name="api-redemptions"),
     path("redemptions/<ref:redemption_id>", RedemptionView.as_view(), name="api-redemption"),
     path(
