@@ -143,3 +143,14 @@ def money_format(amount: Decimal | None, currency: str) -> str | None:
     if amount is None:
         return None
     return str(quantize(amount, currency)) if currency else str(amount.normalize())
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField would quietly turn 1 or true into one."""
+
+    default_error_messages = {"invalid": "Give a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

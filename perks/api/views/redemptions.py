@@ -16,6 +16,7 @@ from perks.api.serializers import (
     BenefitField,
     CurrencyField,
     InputSerializer,
+    StrictCharField,
     VoucherCodeField,
     batch_field,
     money_format,
@@ -66,7 +67,7 @@ class RedemptionInputSerializer(InputSerializer):
     amount = AmountField(required=False, help_text="The purchase; with currency.")
     currency = CurrencyField(required=False)
     metadata = serializers.DictField(
-        child=serializers.CharField(max_length=500, allow_blank=True),
+        child=StrictCharField(max_length=500, allow_blank=True),
         required=False,
         help_text=f"Your own keys and string values (up to {METADATA_MAX_KEYS}), kept with the redemption.",
     )
