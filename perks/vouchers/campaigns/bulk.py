@@ -47,8 +47,8 @@ def vouchers_insert(*, campaign: Campaign, member_ids: Sequence[int], now: datet
         cursor.execute(
             f"INSERT INTO {table} (code, member_id, perk_id, merchant_id, campaign_id, status, source, "
             "uses_allowed, uses_count, uses_reserved, points_spent, issued_at, valid_from, expires_at, "
-            "status_changed_at) "
-            f"SELECT r.code, r.member_id, %s, %s, %s, %s, %s, %s, 0, 0, 0, %s, %s, %s, %s FROM {rows} "
+            "status_changed_at, claim_key) "
+            f"SELECT r.code, r.member_id, %s, %s, %s, %s, %s, %s, 0, 0, 0, %s, %s, %s, %s, '' FROM {rows} "
             "WHERE true "  # SQLite reads ON CONFLICT after a bare FROM as a join constraint
             "ON CONFLICT (campaign_id, member_id) WHERE campaign_id IS NOT NULL DO NOTHING "
             "RETURNING member_id",
