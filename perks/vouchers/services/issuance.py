@@ -46,6 +46,7 @@ def voucher_claim(*, perk: Perk, member: Member, idempotency_key: str) -> Vouche
         # A concurrent claim with this key held the lock; it has committed by now.
         if (claimed := _claimed(perk, member, idempotency_key)) is not None:
             return claimed
+        perk = _perk_current(perk.pk)
         voucher = _issue(perk=perk, member=member, source=VoucherSource.CLAIM, claim_key=idempotency_key)
         if perk.points_cost:
             spent = points_spend(
@@ -79,6 +80,7 @@ def voucher_issue(
         actor_require(actor=actor, merchant=perk.merchant, permission=Permission.VOUCHERS_ISSUE)
     with transaction.atomic():
         member_claims_lock(member.pk)
+        perk = _perk_current(perk.pk)
         voucher = _issue(perk=perk, member=member, source=source)
         if actor is not None:
             audit_record(merchant=perk.merchant, actor=actor, action="voucher.issued", target=voucher.code)
@@ -119,6 +121,11 @@ def _claimed(perk: Perk, member: Member, key: str) -> Voucher | None:
     if voucher is not None and voucher.perk_id != perk.pk:
         raise IdempotencyKeyReused(param="idempotency_key")
     return voucher
+
+
+def _perk_current(perk_id: int) -> Perk:
+    """The perk as it is now: the rules read are the ones in force, whatever the caller holds."""
+    return Perk.objects.select_related("merchant", "min_tier").get(pk=perk_id)
 
 
 def _issue(*, perk: Perk, member: Member, source: str, claim_key: str = "") -> Voucher:

@@ -12,7 +12,13 @@ from loyalty.points.models import PointsTransaction
 from loyalty.points.reasons import reason_text
 from loyalty.points.selectors import points_balance
 from loyalty.scoring.models import HoldCategory, MemberStanding, Tier
-from perks.catalog.errors import InventoryExhausted, LimitReached, MemberNotEligible, MemberOnHold, PerkInactive
+from perks.catalog.errors import (
+    InventoryExhausted,
+    LimitReached,
+    MemberNotEligible,
+    MemberOnHold,
+    PerkInactive,
+)
 from perks.catalog.models import LimitPeriod, Perk, PerkStatus
 from perks.vouchers.models import Voucher, VoucherSource, VoucherStatus
 from perks.vouchers.services import voucher_claim
@@ -143,4 +149,3 @@ def test_a_voucher_never_outlives_its_perk(perk, member):
     perk.refresh_from_db()
 
     assert voucher_claim(perk=perk, member=member, idempotency_key="claim-1").expires_at == end
-
