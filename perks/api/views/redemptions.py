@@ -99,6 +99,8 @@ class RedemptionSerializer(serializers.Serializer):
         return money_format(redemption.amount, redemption.currency)
 
     def get_reversed_at(self, redemption: Redemption) -> datetime | None:
+        if not Redemption.reversal.is_cached(redemption):
+            return None  # not read with its reversal: one just made, which has none
         reversal = getattr(redemption, "reversal", None)
         return reversal.created_at if reversal is not None else None
 

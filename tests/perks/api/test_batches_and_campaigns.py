@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from perks.merchants.models import WebhookEvent
-from perks.vouchers.batches import BatchItem, redemption_batch_apply
+from perks.vouchers.batches import redemption_batch_apply
 from perks.vouchers.models import BatchStatus, Redemption, RedemptionChannel, Voucher, VoucherStatus
 from tests.factories import PerkFactory
 from tests.factories.vouchers import VoucherFactory

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from perks.catalog.models import PerkStatus
@@ -261,3 +263,33 @@ def test_the_voucher_redeemed_webhook_is_signed_as_the_contract_says(
     event = json.loads(request.body)
     assert event["type"] == "voucher.redeemed"
     assert redemption_id in json.dumps(event["data"])
+
+
+# Round trips to the database of one idempotent redemption, from the key's look-up to the
+# stored response (savepoints included), with a perk that checks score and recent holds.
+# The redeem path is the hot one (bench/redeem_api.py): a new query must be a choice.
+REDEMPTION_QUERIES = {"postgresql": 17, "sqlite": 16}
+
+
+@pytest.mark.django_db
+def test_a_redemption_costs_a_pinned_number_of_queries(partner, member):
+    perk = PerkFactory.create(
+        merchant=partner.merchant,
+        type="discount",
+        params={"percent": "10", "currency": "CNY"},
+        min_score=400,
+        hold_free_days=90,
+    )
+    first, second = (
+        VoucherFactory.create(perk=perk, member=member),
+        VoucherFactory.create(perk=perk, member=member),
+    )
+    _redeem(partner, first, amount="42.00", currency="CNY")  # caches warm, as in a running server
+
+    with CaptureQueriesContext(connection) as queries:
+        response = partner.post(
+            "/redemptions", {"code": second.code, "amount": "42.00", "currency": "CNY"}, idempotency_key=KEY
+        )
+
+    assert response.status_code == 201
+    assert len(queries) == REDEMPTION_QUERIES[connection.vendor], "\n".join(q["sql"][:120] for q in queries)
