@@ -8,6 +8,7 @@ from django.utils import timezone
 from loyalty.core.errors import Invalid
 from loyalty.points.models import PointsTransaction, TransactionKind
 from loyalty.points.selectors import points_balance
+from loyalty.schedule import BEAT_SCHEDULE
 from perks.catalog.models import Perk
 from perks.merchants.errors import RoleForbids
 from perks.merchants.models import WebhookEvent
@@ -21,6 +22,8 @@ from perks.vouchers.services import (
     voucher_revoke,
     vouchers_expire_due,
 )
+from perks.vouchers.tasks import expire_due
+from perks.vouchers.tasks import reservations_expire_due as reservations_expire_due_task
 from tests.factories import VoucherFactory
 from tests.perks.vouchers.conftest import grant
 
@@ -101,3 +104,25 @@ def test_expiry_marks_only_issued_vouchers_past_their_time_and_is_idempotent(per
     assert statuses[used.pk] == VoucherStatus.REDEEMED
     assert statuses[revoked.pk] == VoucherStatus.REVOKED
     assert statuses[current.pk] == VoucherStatus.ISSUED
+
+
+def test_the_beat_schedules_both_expiry_tasks():
+    scheduled = {entry["task"] for entry in BEAT_SCHEDULE.values()}
+
+    assert {expire_due.name, reservations_expire_due_task.name} <= scheduled
+
+
+def test_the_expiry_tasks_run_on_a_real_worker(celery_worker, merchant, perk, member, owner, key):
+    stale = VoucherFactory.create(perk=perk, issued_at=timezone.now() - timedelta(days=40))
+    voucher = voucher_issue(perk=perk, member=member, actor=owner)
+    reservation = reservation_create(merchant=merchant, actor=key, code=voucher.code, ttl_seconds=60)
+    lapsed = timezone.now() - timedelta(minutes=5)
+    Reservation.objects.filter(pk=reservation.pk).update(
+        created_at=lapsed, expires_at=lapsed + timedelta(minutes=1)
+    )
+
+    assert expire_due.delay().get(timeout=30) == 1
+    assert reservations_expire_due_task.delay().get(timeout=30) == 1
+
+    assert Voucher.objects.get(pk=stale.pk).status == VoucherStatus.EXPIRED
+    assert Voucher.objects.get(pk=voucher.pk).uses_reserved == 0
