@@ -5,6 +5,10 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Retries and lost sends of webhooks: the backoff's resolution is this interval.
     "webhook-deliveries-dispatch": {"task": "merchants.webhook_deliveries_dispatch", "schedule": 15.0},
+    # Vouchers past their expiry; reservations past their time give their use back, so
+    # the interval is how long a lapsed checkout may keep a use from others at worst.
+    "vouchers-expire-due": {"task": "vouchers.expire_due", "schedule": crontab(minute="*/10")},
+    "vouchers-reservations-expire-due": {"task": "vouchers.reservations_expire_due", "schedule": 60.0},
     "points-expire-due": {"task": "points.expire_due", "schedule": crontab(hour=3, minute=15)},
     # Scoring: a sweep behind the debounced recomputation, the nightly full run (decay
     # moves scores), the grace-period downgrades, and holds that reach their expiry.

@@ -25,6 +25,7 @@ REDEMPTION_REF_PREFIX = "red"
 RESERVATION_REF_PREFIX = "rsv"
 CAMPAIGN_REF_PREFIX = "cmp"
 BATCH_REF_PREFIX = "bat"
+CLAIM_KEY_MAX_LENGTH = 255
 
 
 def _ref_field(prefix: str) -> models.CharField:
@@ -146,6 +147,8 @@ class Voucher(models.Model):
     # so a revoked claim can give them back.
     points_spent = models.PositiveIntegerField(default=0)
     points_transaction_id = models.BigIntegerField(null=True, blank=True)
+    # The member's idempotency key of a claim: a replayed claim finds its voucher by it.
+    claim_key = models.CharField(max_length=CLAIM_KEY_MAX_LENGTH, blank=True, default="", editable=False)
     issued_at = models.DateTimeField(default=timezone.now)
     valid_from = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -176,6 +179,11 @@ class Voucher(models.Model):
                 condition=Q(source=VoucherSource.CAMPAIGN, campaign__isnull=False)
                 | (~Q(source=VoucherSource.CAMPAIGN) & Q(campaign__isnull=True)),
                 name="voucher_campaign_iff_campaign_source",
+            ),
+            models.UniqueConstraint(
+                fields=["member", "claim_key"],
+                condition=~Q(claim_key=""),
+                name="voucher_claim_key_once_per_member",
             ),
             # A retried or duplicated campaign chunk can never give a member a second one.
             models.UniqueConstraint(
@@ -272,6 +280,11 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return self.ref
+
+    @property
+    def uses_remaining(self) -> int:
+        """The voucher's uses left (as the partner API answers a redemption)."""
+        return self.voucher.uses_remaining
 
 
 class RedemptionReversal(models.Model):

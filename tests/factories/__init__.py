@@ -6,6 +6,7 @@ from tests.factories.members import ConsentFactory, JoinedMemberFactory, MemberF
 from tests.factories.merchants import LocationFactory, MerchantFactory, StaffFactory
 from tests.factories.points import EarnRuleFactory, PurchaseFactory
 from tests.factories.scoring import MERCHANT_REF, OTHER_MERCHANT_REF, HoldFactory
+from tests.factories.vouchers import VoucherFactory
 
 __all__ = [
     "MERCHANT_REF",
@@ -21,4 +22,5 @@ __all__ = [
     "PurchaseFactory",
     "StaffFactory",
     "UserFactory",
+    "VoucherFactory",
 ]

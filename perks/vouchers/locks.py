@@ -1,0 +1,50 @@
+"""Row locks of the voucher aggregate, each ordered by primary key so that two transactions
+never wait on each other in a cycle.
+
+Order across aggregates: a member's row (claims), then the perk (inventory), then the
+points accounts; on the redemption side a voucher, then its reservations.
+"""
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from loyalty.members.models import Member
+from perks.vouchers.models import Voucher
+
+
+def member_claims_lock(member_id: int) -> None:
+    """Serialise one member's claims and issues, so a per-member limit counted inside holds.
+
+    FOR NO KEY UPDATE: it excludes other claims of the member, and not the inserts of rows
+    that merely reference the member (a campaign's vouchers), which take FOR KEY SHARE.
+    """
+    Member.objects.select_for_update(no_key=True, of=("self",)).filter(pk=member_id).values_list(
+        "pk", flat=True
+    ).get()
+
+
+def voucher_lock(*, merchant_id: int, code: str) -> Voucher | None:
+    """The merchant's voucher of `code` (canonical), locked, with what a redemption reads."""
+    locked: QuerySet[Voucher] = Voucher.objects.select_for_update(of=("self",)).select_related(
+        "perk__merchant", "perk__min_tier", "member"
+    )
+    return locked.filter(merchant_id=merchant_id, code=code).first()
+
+
+def voucher_lock_by_pk(voucher_id: int) -> Voucher:
+    return (
+        Voucher.objects.select_for_update(of=("self",))
+        .select_related("perk__merchant", "member")
+        .get(pk=voucher_id)
+    )
+
+
+def vouchers_lock(voucher_ids: Iterable[int]) -> list[int]:
+    """Lock these vouchers in primary-key order; the ids that exist."""
+    return list(
+        Voucher.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(voucher_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

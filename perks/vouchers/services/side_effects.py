@@ -1,0 +1,82 @@
+"""What follows a redemption or its reversal, run by a task after commit, safe to run twice.
+
+The usage row is unique per (redemption, kind): whoever inserts it also writes the webhook
+event and the notification, in the same transaction, so a second run, or two at once,
+write each exactly once.
+"""
+
+from django.db import transaction
+
+from loyalty.members.notifications import notification_add
+from perks.merchants.services import webhook_emit
+from perks.vouchers.codes import code_format
+from perks.vouchers.models import Redemption, RedemptionReversal, UsageKind, UsageRecord
+
+
+def redemption_side_effects_apply(*, redemption_id: int) -> bool:
+    """Usage for billing, the `voucher.redeemed` webhook and the member's notification;
+    False when an earlier run did them."""
+    redemption = Redemption.objects.select_related(
+        "voucher__perk", "voucher__member", "merchant", "location"
+    ).get(pk=redemption_id)
+    with transaction.atomic():
+        if not _usage_record(redemption, UsageKind.REDEMPTION):
+            return False
+        voucher = redemption.voucher
+        webhook_emit(
+            merchant=redemption.merchant,
+            type="voucher.redeemed",
+            data={
+                "redemption": redemption.ref,
+                "code": code_format(voucher.code),
+                "perk": voucher.perk.ref,
+                "member": voucher.member.ref,
+                "location": redemption.location.code if redemption.location else None,
+                "channel": redemption.channel,
+                "amount": redemption.amount,
+                "currency": redemption.currency or None,
+                "benefit": redemption.benefit,
+                "occurred_at": redemption.occurred_at,
+            },
+        )
+        notification_add(
+            member=voucher.member,
+            kind="voucher_redeemed",
+            dedupe_key=f"voucher_redeemed:{redemption.ref}",
+            params={"perk": voucher.perk.title, "merchant": redemption.merchant.name},
+        )
+    return True
+
+
+def reversal_side_effects_apply(*, reversal_id: int) -> bool:
+    """The negative usage row and the `redemption.reversed` webhook; False when done before."""
+    reversal = RedemptionReversal.objects.select_related(
+        "redemption__voucher__perk", "redemption__voucher__member", "redemption__merchant"
+    ).get(pk=reversal_id)
+    redemption = reversal.redemption
+    with transaction.atomic():
+        if not _usage_record(redemption, UsageKind.REVERSAL):
+            return False
+        webhook_emit(
+            merchant=redemption.merchant,
+            type="redemption.reversed",
+            data={
+                "redemption": redemption.ref,
+                "code": code_format(redemption.voucher.code),
+                "perk": redemption.voucher.perk.ref,
+                "member": redemption.voucher.member.ref,
+                "reason": reversal.reason,
+                "reversed_at": reversal.created_at,
+            },
+        )
+    return True
+
+
+def _usage_record(redemption: Redemption, kind: str) -> bool:
+    """Insert the usage row of `kind`; False when it exists (the unique constraint decides)."""
+    _, created = UsageRecord.objects.get_or_create(
+        redemption=redemption,
+        kind=kind,
+        defaults={"merchant": redemption.merchant, "quantity": 1 if kind == UsageKind.REDEMPTION else -1},
+    )
+    return created
