@@ -19,7 +19,7 @@ from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid
-from loyalty.members.models import Member
+from loyalty.members.models import Member, Notification
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
 from loyalty.scoring.selectors import audience, holds_suspending
 from perks.catalog.errors import PerkInactive, PerkNotFound
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Members a chunk covers: big enough that a million is ~200 tasks, small enough that one
 # transaction stays short (measured with `python -m bench campaign_issue`).
-CHUNK_SIZE = 5000
+CHUNK_SIZE = 10000
 # A running campaign that has finished no chunk for this long has lost its messages (a
 # worker died holding them): `campaigns_resume` queues its pending chunks again.
 STALL_AFTER = timedelta(minutes=5)
@@ -251,25 +251,28 @@ def _at_limit(perk: Perk, now: datetime) -> QuerySet[Any, Any]:
 
 
 def _issue(campaign: Campaign, eligible: list[int], now: datetime) -> int:
-    """Vouchers for as many of `eligible` as the inventory allows (in member order), one
-    notification each; inventory taken but not used (a voucher already there) goes back."""
+    """Vouchers for as many of `eligible` as the inventory allows (in member order), and a
+    notification each. The inventory is taken last: its row lock, which every chunk of the
+    perk needs, is then held only to the commit, not while thousands of rows go in. When it
+    runs out, the vouchers beyond it are taken back in the same transaction."""
     if not eligible:
         return 0
     perk = campaign.perk
-    taken = perk_inventory_take_up_to(perk_id=perk.pk, count=len(eligible))
-    if not taken:
-        return 0
-    issued = bulk.vouchers_insert(campaign=campaign, member_ids=eligible[:taken], now=now)
-    if len(issued) < taken:
-        Perk.objects.filter(pk=perk.pk).update(issued_count=F("issued_count") - (taken - len(issued)))
+    issued = sorted(bulk.vouchers_insert(campaign=campaign, member_ids=eligible, now=now))
+    dedupe_prefix = f"{NOTIFICATION_KIND}:{campaign.ref}:"
     bulk.notifications_insert(
         member_ids=issued,
         kind=NOTIFICATION_KIND,
-        dedupe_prefix=f"{NOTIFICATION_KIND}:{campaign.ref}:",
+        dedupe_prefix=dedupe_prefix,
         params={"perk": perk.title, "merchant": perk.merchant.name, "campaign": campaign.ref},
         now=now,
     )
-    return len(issued)
+    taken = perk_inventory_take_up_to(perk_id=perk.pk, count=len(issued)) if issued else 0
+    if taken < len(issued):
+        beyond = issued[taken:]
+        Voucher.objects.filter(campaign=campaign, member_id__in=beyond).delete()
+        Notification.objects.filter(dedupe_key__in=[f"{dedupe_prefix}{pk}" for pk in beyond]).delete()
+    return taken
 
 
 def _audience_tier(slug: str | None) -> Tier | None:
