@@ -1,5 +1,6 @@
 """Pieces every endpoint's serializers are built from, so each one parses input the same way."""
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from perks.vouchers.codes import code_format
 
 BATCH_MAX = 1000
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
+_AMOUNT = re.compile(AMOUNT_PATTERN)
 
 
 class InputSerializer(serializers.Serializer):
@@ -45,7 +47,9 @@ class AmountField(serializers.RegexField):
         super().__init__(AMOUNT_PATTERN, **kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:  # type: ignore[override]
-        if not isinstance(data, str):
+        # The pattern is checked here, not left to the validators that run after this: a
+        # string such as "5.5*" must be a 400, never reach Decimal().
+        if not isinstance(data, str) or not _AMOUNT.fullmatch(data):
             self.fail("invalid")
         return Decimal(super().to_internal_value(data))
 

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from loyalty.members.errors import MemberNotFound
 from loyalty.members.models import LookupPurpose
 from perks.api.members import MemberInput
 from perks.api.serializers import AmountField, BenefitField, CurrencyField, VoucherCodeField
@@ -50,6 +51,7 @@ class MemberBenefitsSerializer(serializers.Serializer):
 
 class BenefitsView(PartnerView):
     write_scope = None  # a question, not a write: any key may ask
+    errors = {"post": (MemberNotFound,)}
 
     @extend_schema(
         request=BenefitsQuerySerializer,

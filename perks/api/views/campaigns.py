@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN
 from perks.api.serializers import InputSerializer
 from perks.api.views.base import PartnerView, parsed
-from perks.catalog.errors import PerkInactive
+from perks.catalog.errors import PerkInactive, PerkNotFound
 from perks.catalog.selectors import perk_by_ref
 from perks.merchants.permissions import Scope
 from perks.vouchers.campaigns.selectors import campaign_by_ref, campaign_progress
@@ -43,7 +43,7 @@ class CampaignSerializer(CampaignAcceptedSerializer):
 
 class CampaignsView(PartnerView):
     write_scope = Scope.VOUCHERS_WRITE
-    errors = {"post": (PerkInactive,)}
+    errors = {"post": (PerkNotFound, PerkInactive)}
 
     @extend_schema(
         request=CampaignCreateSerializer,

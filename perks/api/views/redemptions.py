@@ -25,7 +25,13 @@ from perks.api.views.base import PartnerView, parsed
 from perks.api.views.vouchers import CODE_HELP, DISCOUNT_BENEFIT_EXAMPLE, USE_ERRORS
 from perks.merchants.permissions import Scope
 from perks.vouchers.batches import BatchItem, redemption_batch_by_ref, redemption_batch_create
-from perks.vouchers.errors import AlreadyReversed, ReservationNotActive, ReversalWindowClosed
+from perks.vouchers.errors import (
+    AlreadyReversed,
+    ReservationNotActive,
+    ReservationNotFound,
+    ReversalWindowClosed,
+    VoucherNotFound,
+)
 from perks.vouchers.models import (
     BatchItemStatus,
     BatchStatus,
@@ -108,7 +114,7 @@ class RedemptionSerializer(serializers.Serializer):
 class RedemptionsView(PartnerView):
     write_scope = Scope.REDEMPTIONS_WRITE
     query_params = PAGE_QUERY_PARAMS
-    errors = {"post": (*USE_ERRORS, ReservationNotActive)}
+    errors = {"post": (VoucherNotFound, ReservationNotFound, *USE_ERRORS, ReservationNotActive)}
 
     @list_schema(RedemptionSerializer)
     def get(self, request: Request) -> Response:

@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from loyalty.members.errors import MemberNotFound
 from loyalty.members.models import LookupPurpose
 from perks.api.members import MemberInput
 from perks.api.serializers import AmountField, BenefitField, CurrencyField, InputSerializer, VoucherCodeField
@@ -17,6 +18,7 @@ from perks.catalog.errors import (
     MemberNotEligible,
     MemberOnHold,
     PerkInactive,
+    PerkNotFound,
 )
 from perks.catalog.selectors import perk_by_ref
 from perks.merchants.permissions import Scope
@@ -24,6 +26,7 @@ from perks.vouchers.errors import (
     ReservationNotActive,
     VoucherAlreadyRedeemed,
     VoucherExpired,
+    VoucherNotFound,
     VoucherNotYetValid,
     VoucherReserved,
     VoucherRevoked,
@@ -80,7 +83,7 @@ class VoucherIssueSerializer(MemberInput):
 
 class VouchersView(PartnerView):
     write_scope = Scope.VOUCHERS_WRITE
-    errors = {"post": (*ELIGIBILITY_ERRORS, InventoryExhausted, LimitReached)}
+    errors = {"post": (PerkNotFound, MemberNotFound, *ELIGIBILITY_ERRORS, InventoryExhausted, LimitReached)}
 
     @extend_schema(
         request=VoucherIssueSerializer,
@@ -190,7 +193,7 @@ class ReservationSerializer(serializers.Serializer):
 
 class ReservationsView(PartnerView):
     write_scope = Scope.REDEMPTIONS_WRITE
-    errors = {"post": USE_ERRORS}
+    errors = {"post": (VoucherNotFound, *USE_ERRORS)}
 
     @extend_schema(
         request=ReservationInputSerializer,

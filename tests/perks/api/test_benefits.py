@@ -164,6 +164,7 @@ def test_an_unknown_member_is_not_found(partner):
         ({"amount": "10.00"}, "currency"),
         ({"amount": "10.001", "currency": "EUR"}, "amount"),
         ({"amount": 10, "currency": "EUR"}, "amount"),
+        ({"amount": "5.5*", "currency": "EUR"}, "amount"),
         ({"currency": "XXX"}, "currency"),
         ({"colour": "red"}, "colour"),
     ],
