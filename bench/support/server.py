@@ -67,8 +67,16 @@ def _database_url(settings_dict: dict[str, object]) -> str:
 
 
 @contextmanager
-def gunicorn(app: str, *, database_url: str, workers: int = 2, threads: int = 4) -> Iterator[Server]:
-    """`app` (a WSGI path such as loyalty.wsgi:application) served on a free local port."""
+def gunicorn(
+    app: str,
+    *,
+    database_url: str,
+    workers: int = 2,
+    threads: int = 4,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """`app` (a WSGI path such as loyalty.wsgi:application) served on a free local port,
+    with `extra_env` on top of the environment described above."""
     host, port = "127.0.0.1", _free_port()
     env = {
         **os.environ,
@@ -80,6 +88,7 @@ def gunicorn(app: str, *, database_url: str, workers: int = 2, threads: int = 4)
         "SECURE_HSTS_SECONDS": "0",
         "API_RATE_LIMIT": UNTHROTTLED,
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     command = [
         *(sys.executable, "-m", "gunicorn", app),

@@ -149,13 +149,7 @@ def audience(*, min_tier: str | None = None, min_score: int | None = None) -> Qu
 
 def holds_active(*, member: Member, merchant_ref: str, category: str) -> QuerySet[Hold]:
     """This merchant's holds that suspend its perks of `category` for this member now."""
-    return Hold.objects.filter(
-        member=member,
-        merchant_ref=merchant_ref,
-        category__in=[category, HoldCategory.ALL],
-        status=HoldStatus.ACTIVE,
-        expires_at__gt=timezone.now(),
-    )
+    return holds_suspending(merchant_ref=merchant_ref, category=category).filter(member=member)
 
 
 def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days: int) -> bool:
@@ -163,17 +157,26 @@ def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days
 
     A hold overturned on appeal does not count: it should never have been placed.
     """
+    return (
+        holds_suspending(merchant_ref=merchant_ref, category=category, hold_free_days=days)
+        .filter(member=member)
+        .exists()
+    )
+
+
+def holds_suspending(
+    *, merchant_ref: str, category: str, hold_free_days: int | None = None
+) -> QuerySet[Hold]:
+    """Every member's holds by this merchant that keep its perks of `category` from them now:
+    the active ones, or with `hold_free_days` any in that many days (for many members at once)."""
     now = timezone.now()
-    since = now - timedelta(days=days)
+    holds = Hold.objects.filter(merchant_ref=merchant_ref, category__in=[category, HoldCategory.ALL])
+    if not hold_free_days:
+        return holds.filter(status=HoldStatus.ACTIVE, expires_at__gt=now)
+    since = now - timedelta(days=hold_free_days)
     ongoing = Q(status=HoldStatus.ACTIVE, expires_at__gt=since)
     ended = ~Q(status=HoldStatus.ACTIVE) & Q(lifted_at__gt=since) & ~Q(lifted_how=HoldEnd.APPEAL)
-    return Hold.objects.filter(
-        ongoing | ended,
-        member=member,
-        merchant_ref=merchant_ref,
-        category__in=[category, HoldCategory.ALL],
-        placed_at__lte=now,
-    ).exists()
+    return holds.filter(ongoing | ended, placed_at__lte=now)
 
 
 def holds_of_member(*, member: Member) -> list[MemberHold]:

@@ -1,5 +1,6 @@
 """Pieces every endpoint's serializers are built from, so each one parses input the same way."""
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -11,8 +12,12 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from perks.catalog.money import quantize
+from perks.vouchers.codes import code_format
+
 BATCH_MAX = 1000
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
+_AMOUNT = re.compile(AMOUNT_PATTERN)
 
 
 class InputSerializer(serializers.Serializer):
@@ -28,7 +33,10 @@ class InputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"})
+AMOUNT_SCHEMA = {"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"}
+
+
+@extend_schema_field(AMOUNT_SCHEMA)
 class AmountField(serializers.RegexField):
     """An amount as the contract writes it: a decimal string, never a JSON number (a float
     cannot carry money exactly). The service checks it against its currency."""
@@ -39,7 +47,9 @@ class AmountField(serializers.RegexField):
         super().__init__(AMOUNT_PATTERN, **kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:  # type: ignore[override]
-        if not isinstance(data, str):
+        # The pattern is checked here, not left to the validators that run after this: a
+        # string such as "5.5*" must be a 400, never reach Decimal().
+        if not isinstance(data, str) or not _AMOUNT.fullmatch(data):
             self.fail("invalid")
         return Decimal(super().to_internal_value(data))
 
@@ -79,3 +89,72 @@ def page_serializer(item: type[serializers.Serializer]) -> type[serializers.Seri
         ),
     }
     return type(name, (serializers.Serializer,), fields)
+
+
+_DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "nullable": True}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": (
+            "What the perk gives, computed for the purchase described (amount and currency), "
+            "with the fields of its type; amounts are decimal strings."
+        ),
+        "properties": {
+            "type": {"type": "string"},
+            "currency": {"type": "string", "nullable": True},
+            "waived_amount": {**_DECIMAL_STRING, "description": "deposit_waiver: the deposit waived."},
+            "max_amount": _DECIMAL_STRING,
+            "margin_reduction_bps": {"type": "integer", "nullable": True, "description": "fx_margin."},
+            "currencies": {"type": "array", "items": {"type": "string"}},
+            "entries_remaining": {"type": "integer", "nullable": True, "description": "access_pass."},
+            "venue": {"type": "string"},
+            "kind": {"type": "string"},
+            "discount_amount": {**_DECIMAL_STRING, "description": "discount: the amount taken off."},
+            "percent": _DECIMAL_STRING,
+            "min_spend": _DECIMAL_STRING,
+            "min_spend_met": {"type": "boolean"},
+            "item": {"type": "string"},
+            "max_value": _DECIMAL_STRING,
+        },
+        "required": ["type"],
+    }
+)
+class BenefitField(serializers.DictField):
+    """A perk's benefit as perks.catalog.benefits computes it (`Benefit.as_dict()`)."""
+
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return super().to_representation(value.as_dict() if hasattr(value, "as_dict") else value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=]$",
+        "example": "7K3M-9QXD-2RT4-8",
+    }
+)
+class VoucherCodeField(serializers.CharField):
+    """A voucher code as people read it, XXXX-XXXX-XXXX-C (stored without the hyphens)."""
+
+    def to_representation(self, value: Any) -> str:
+        return code_format(str(value))
+
+
+def money_format(amount: Decimal | None, currency: str) -> str | None:
+    """A stored amount as the contract writes it: a decimal string in its currency's unit."""
+    if amount is None:
+        return None
+    return str(quantize(amount, currency)) if currency else str(amount.normalize())
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField would quietly turn 1 or true into one."""
+
+    default_error_messages = {"invalid": "Give a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -3,9 +3,25 @@
 from django.urls import URLPattern, path, register_converter
 
 from perks.api.pagination import REF_PATTERN
+from perks.api.views.benefits import BenefitsView
+from perks.api.views.campaigns import CampaignsView, CampaignView
 from perks.api.views.events import EventsView
 from perks.api.views.merchant import MerchantView
 from perks.api.views.perks import PerksView, PerkView
+from perks.api.views.redemptions import (
+    RedemptionBatchesView,
+    RedemptionBatchView,
+    RedemptionReversalView,
+    RedemptionsView,
+    RedemptionView,
+)
+from perks.api.views.vouchers import (
+    ReservationsView,
+    ReservationView,
+    ValidationsView,
+    VouchersView,
+    VoucherView,
+)
 from perks.api.views.webhooks import WebhookEndpointsView
 
 
@@ -29,4 +45,21 @@ urlpatterns: list[URLPattern] = [
     path("perks/<ref:perk_id>", PerkView.as_view(), name="api-perk"),
     path("webhook-endpoints", WebhookEndpointsView.as_view(), name="api-webhook-endpoints"),
     path("events", EventsView.as_view(), name="api-events"),
+    path("benefits", BenefitsView.as_view(), name="api-benefits"),
+    path("vouchers", VouchersView.as_view(), name="api-vouchers"),
+    path("vouchers/<str:code>", VoucherView.as_view(), name="api-voucher"),
+    path("validations", ValidationsView.as_view(), name="api-validations"),
+    path("reservations", ReservationsView.as_view(), name="api-reservations"),
+    path("reservations/<ref:reservation_id>", ReservationView.as_view(), name="api-reservation"),
+    path("campaigns", CampaignsView.as_view(), name="api-campaigns"),
+    path("campaigns/<ref:campaign_id>", CampaignView.as_view(), name="api-campaign"),
+    path("redemptions", RedemptionsView.as_view(), name="api-redemptions"),
+    path("redemptions/<ref:redemption_id>", RedemptionView.as_view(), name="api-redemption"),
+    path(
+        "redemptions/<ref:redemption_id>/reversal",
+        RedemptionReversalView.as_view(),
+        name="api-redemption-reversal",
+    ),
+    path("redemption-batches", RedemptionBatchesView.as_view(), name="api-redemption-batches"),
+    path("redemption-batches/<ref:batch_id>", RedemptionBatchView.as_view(), name="api-redemption-batch"),
 ]

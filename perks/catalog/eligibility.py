@@ -31,11 +31,15 @@ def perk_refusal(
     if not perk_admits_standing(perk=perk, score=standing.score, tier=standing.tier):
         return MemberNotEligible()
     merchant_ref = perk.merchant.ref
-    if holds_active(member=member, merchant_ref=merchant_ref, category=perk.type).exists():
-        return MemberOnHold()
-    if perk.hold_free_days and hold_recent_exists(
+    # A hold active now is also one held in the last N days, so with hold_free_days one
+    # query clears the member in the usual case (no hold); the second only picks the message.
+    if perk.hold_free_days and not hold_recent_exists(
         member=member, merchant_ref=merchant_ref, category=perk.type, days=perk.hold_free_days
     ):
+        return None
+    if holds_active(member=member, merchant_ref=merchant_ref, category=perk.type).exists():
+        return MemberOnHold()
+    if perk.hold_free_days:
         return MemberOnHold(
             f"This perk needs {perk.hold_free_days} days without a hold on the member's account."
         )

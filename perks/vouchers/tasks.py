@@ -42,3 +42,12 @@ def reservations_expire_due() -> int:
     from perks.vouchers.services.lifecycle import reservations_expire_due as expire
 
     return expire()
+
+
+@_task("vouchers.redemption_batch_apply")
+def redemption_batch_apply(batch_id: int, actor_kind: str, actor_id: int) -> str:
+    from perks.vouchers.batches import redemption_batch_actor
+    from perks.vouchers.batches import redemption_batch_apply as apply
+
+    actor = redemption_batch_actor(kind=actor_kind, actor_id=actor_id)
+    return apply(batch_id=batch_id, actor=actor).status

@@ -70,8 +70,9 @@ class PartnerView(APIView):
         if unknown:
             raise Invalid(f"Unknown query parameter {unknown[0]!r}.", param=unknown[0])
 
-    # Members this request looked up, with why: recorded for them once the response is settled.
-    _looked_up: tuple[tuple[Member, str], ...] = ()
+    # Members this request looked up, with why, and whether a success is recorded here too
+    # (not when the service records it): recorded for them once the response is settled.
+    _looked_up: tuple[tuple[Member, str, bool], ...] = ()
 
     @property
     def api_key(self) -> ApiKey:
@@ -83,17 +84,23 @@ class PartnerView(APIView):
     def merchant(self) -> Merchant:
         return self.api_key.merchant
 
-    def member_from(self, data: Mapping[str, Any], *, purpose: str) -> Member:
+    def member_from(
+        self, data: Mapping[str, Any], *, purpose: str, service_records_success: bool = False
+    ) -> Member:
         """The member a `MemberInput` body names; the look-up goes on the member's record
-        (`purpose` is a LookupPurpose), whether the request then succeeds or is refused."""
+        (`purpose` is a LookupPurpose), whether the request then succeeds or is refused.
+        `service_records_success`: the service called records a successful look-up itself
+        (in its transaction), so only a refusal is recorded here."""
         member = member_resolve(member=data.get("member"), member_pass=data.get("member_pass"))
-        self._looked_up = (*self._looked_up, (member, purpose))
+        self._looked_up = (*self._looked_up, (member, purpose, not service_records_success))
         return member
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         if response.status_code < 500:
-            for member, purpose in self._looked_up:
+            for member, purpose, on_success in self._looked_up:
+                if not on_success and response.status_code < 400:
+                    continue
                 member_lookup_record(
                     member=member,
                     merchant_ref=self.merchant.ref,

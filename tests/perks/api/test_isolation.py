@@ -15,7 +15,10 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from perks.merchants.models import Merchant
-from tests.factories import PerkFactory
+from perks.vouchers.models import Campaign, RedemptionBatch, Reservation
+from perks.vouchers.services import voucher_redeem
+from tests.factories import PerkFactory, StaffFactory
+from tests.factories.vouchers import VoucherFactory
 from tests.perks.api.conftest import BASE, assert_error
 
 Make = Callable[[Merchant], str]  # makes an object of the merchant, returns its id
@@ -23,6 +26,31 @@ Make = Callable[[Merchant], str]  # makes an object of the merchant, returns its
 
 def _perk(merchant: Merchant) -> str:
     return PerkFactory.create(merchant=merchant).ref
+
+
+def _voucher(merchant: Merchant) -> str:
+    return VoucherFactory.create(perk=PerkFactory.create(merchant=merchant)).code
+
+
+def _reservation(merchant: Merchant) -> str:
+    voucher = VoucherFactory.create(perk=PerkFactory.create(merchant=merchant), uses_reserved=1)
+    return Reservation.objects.create(voucher=voucher, merchant=merchant, expires_at=voucher.expires_at).ref
+
+
+def _redemption(merchant: Merchant) -> str:
+    owner = StaffFactory.create(merchant=merchant).user
+    return voucher_redeem(merchant=merchant, actor=owner, code=_voucher(merchant)).ref
+
+
+def _campaign(merchant: Merchant) -> str:
+    perk = PerkFactory.create(merchant=merchant)
+    return Campaign.objects.create(
+        merchant=merchant, perk=perk, audience_min_score=600, created_by="test"
+    ).ref
+
+
+def _batch(merchant: Merchant) -> str:
+    return RedemptionBatch.objects.create(merchant=merchant, created_by="test").ref
 
 
 @dataclass(frozen=True)
@@ -47,10 +75,53 @@ class ListEndpoint:
 
 OBJECT_ENDPOINTS = [
     ObjectEndpoint("GET", "/perks/{id}", _perk),
+    ObjectEndpoint("GET", "/vouchers/{id}", _voucher),
+    ObjectEndpoint("DELETE", "/reservations/{id}", _reservation),
+    ObjectEndpoint("GET", "/redemptions/{id}", _redemption),
+    ObjectEndpoint("POST", "/redemptions/{id}/reversal", _redemption),
+    ObjectEndpoint("GET", "/campaigns/{id}", _campaign),
+    ObjectEndpoint("GET", "/redemption-batches/{id}", _batch),
 ]
 LIST_ENDPOINTS = [
     ListEndpoint("/perks", _perk),
+    ListEndpoint("/redemptions", _redemption),
 ]
+
+
+def _body_endpoints() -> list[tuple[str, Make, Callable[[str], dict[str, Any]]]]:
+    """Operations that name another object in their body: theirs is a 404, like no object."""
+    return [
+        ("/redemptions", _voucher, lambda code: {"code": code}),
+        ("/reservations", _voucher, lambda code: {"code": code}),
+        ("/vouchers", _perk, lambda perk: {"perk": perk, "member": "mem_" + "0" * 20}),
+        ("/campaigns", _perk, lambda perk: {"perk": perk, "audience": {"min_tier": "gold"}}),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "make", "body"), _body_endpoints(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_another_merchants_object_named_in_a_body_is_not_found(path, make, body, partner, other_partner):
+    theirs = make(other_partner.merchant)
+
+    assert_error(partner.post(path, body(theirs)), 404, "not_found")
+
+
+@pytest.mark.django_db
+def test_another_merchants_voucher_does_not_validate(partner, other_partner):
+    theirs = _voucher(other_partner.merchant)
+
+    assert partner.post("/validations", {"code": theirs}).json()["reason"] == "not_found"
+    assert other_partner.post("/validations", {"code": theirs}).json()["valid"] is True
+
+
+@pytest.mark.django_db
+def test_another_merchants_reservation_cannot_be_redeemed_with(partner, other_partner):
+    mine = _voucher(partner.merchant)
+    theirs = _reservation(other_partner.merchant)
+
+    assert_error(partner.post("/redemptions", {"code": mine, "reservation": theirs}), 404, "not_found")
 
 
 @pytest.mark.django_db

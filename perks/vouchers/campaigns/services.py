@@ -1,0 +1,300 @@
+"""Running campaigns: create one, plan its chunks, issue a chunk, finish, fail, resume.
+
+A campaign is planned once (its audience counted and cut into chunks of consecutive
+member ids) and each chunk is issued in one transaction that locks the chunk row, so a
+chunk that is retried, duplicated or raced issues nothing twice; the database's unique
+(campaign, member) backs that. `total` counts the members considered: a chunk counts its
+range's audience as it is when the chunk runs (members who joined or left since the plan
+move `total`), so that at the end total = issued + skipped.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Count, F, Max, QuerySet
+from django.utils import timezone
+
+from loyalty.core.errors import Invalid
+from loyalty.members.models import Member, Notification
+from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
+from loyalty.scoring.selectors import audience, holds_suspending
+from perks.catalog.errors import PerkInactive, PerkNotFound
+from perks.catalog.models import Perk
+from perks.catalog.rules import limit_window_start, perk_is_live
+from perks.catalog.services import perk_inventory_take_up_to
+from perks.merchants.models import ApiKey, Merchant
+from perks.merchants.permissions import Permission
+from perks.merchants.services import Actor, actor_require, audit_record, webhook_emit
+from perks.vouchers.campaigns import bulk
+from perks.vouchers.campaigns.tasks import campaign_chunk_issue_task, campaign_plan_task
+from perks.vouchers.models import Campaign, CampaignChunk, CampaignStatus, ChunkStatus, Voucher
+
+log = logging.getLogger(__name__)
+
+# Members a chunk covers: big enough that a million is ~200 tasks, small enough that one
+# transaction stays short (measured with `python -m bench campaign_issue`).
+CHUNK_SIZE = 10000
+# A running campaign that has finished no chunk for this long has lost its messages (a
+# worker died holding them): `campaigns_resume` queues its pending chunks again.
+STALL_AFTER = timedelta(minutes=5)
+NOTIFICATION_KIND = "voucher_received"
+FAILURE_MAX_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    issued: int
+    skipped: int
+    campaign_finished: bool
+
+
+def campaign_create(
+    *,
+    merchant: Merchant,
+    actor: Actor,
+    perk: Perk,
+    min_tier: str | None = None,
+    min_score: int | None = None,
+) -> Campaign:
+    """A campaign of `perk` to the members at or above `min_tier` and/or `min_score`;
+    planned and issued in the background once this transaction commits."""
+    actor_require(actor=actor, merchant=merchant, permission=Permission.VOUCHERS_ISSUE)
+    if perk.merchant_id != merchant.pk:
+        raise PerkNotFound(param="perk")
+    if not perk_is_live(perk=perk, at=timezone.now()):
+        raise PerkInactive(param="perk")
+    tier = _audience_tier(min_tier)
+    score = _audience_score(min_score)
+    if tier is None and score is None:
+        raise Invalid("Name the audience: a minimum tier, a minimum score, or both.", param="audience")
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            merchant=merchant,
+            perk=perk,
+            audience_min_tier=tier,
+            audience_min_score=score,
+            created_by=_actor_label(actor),
+        )
+        audit_record(
+            merchant=merchant,
+            actor=actor,
+            action="campaign.created",
+            target=campaign.ref,
+            params={"perk": perk.ref, "min_tier": tier.slug if tier else None, "min_score": score},
+        )
+        campaign_plan_task.delay_on_commit(campaign.pk)
+    return campaign
+
+
+def campaign_plan(*, campaign_id: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
+    """Count the audience, cut it into chunks and start the campaign; returns the chunk ids
+    (queued after commit). A campaign already planned returns [] and changes nothing."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update(of=("self",)).get(pk=campaign_id)
+        if campaign.status != CampaignStatus.PENDING:
+            return []
+        ranges = bulk.id_ranges(_audience(campaign), size=chunk_size)
+        chunks = CampaignChunk.objects.bulk_create(
+            CampaignChunk(campaign=campaign, index=index, first_member_id=low, last_member_id=high, size=size)
+            for index, (low, high, size) in enumerate(ranges)
+        )
+        now = timezone.now()
+        total = sum(chunk.size for chunk in chunks)
+        Campaign.objects.filter(pk=campaign_id).update(
+            status=CampaignStatus.RUNNING, total=total, started_at=now
+        )
+        if not chunks:
+            _finish(campaign_id, now)
+        chunk_ids = [chunk.pk for chunk in chunks]
+        for chunk_id in chunk_ids:
+            campaign_chunk_issue_task.delay_on_commit(chunk_id)
+    return chunk_ids
+
+
+def campaign_chunk_issue(*, chunk_id: int) -> ChunkOutcome | None:
+    """Issue one chunk in one transaction; None if it was already done (or its campaign is
+    no longer running). Eligible members get a voucher while inventory lasts; the others
+    in the range's audience are counted as skipped."""
+    with transaction.atomic():
+        chunk = (
+            CampaignChunk.objects.select_for_update(of=("self",))
+            .select_related(
+                "campaign__perk__merchant", "campaign__perk__min_tier", "campaign__audience_min_tier"
+            )
+            .get(pk=chunk_id)
+        )
+        campaign = chunk.campaign
+        if chunk.status == ChunkStatus.DONE or campaign.status != CampaignStatus.RUNNING:
+            return None
+        now = timezone.now()
+        in_range = _audience(campaign).filter(pk__gte=chunk.first_member_id, pk__lte=chunk.last_member_id)
+        considered = in_range.count()
+        eligible = (
+            _eligible_ids(in_range, campaign.perk, now) if perk_is_live(perk=campaign.perk, at=now) else []
+        )
+        issued = _issue(campaign, eligible, now)
+        skipped = considered - issued
+        CampaignChunk.objects.filter(pk=chunk_id).update(
+            status=ChunkStatus.DONE, issued=issued, skipped=skipped, finished_at=now
+        )
+        # This UPDATE takes the campaign's row lock and keeps it to commit: chunks that end
+        # together queue here, so the pending-chunk check below sees every earlier one done.
+        Campaign.objects.filter(pk=campaign.pk).update(
+            total=F("total") + (considered - chunk.size),
+            issued=F("issued") + issued,
+            skipped=F("skipped") + skipped,
+        )
+        finished = not CampaignChunk.objects.filter(campaign=campaign, status=ChunkStatus.PENDING).exists()
+        if finished:
+            _finish(campaign.pk, now)
+    return ChunkOutcome(issued=issued, skipped=skipped, campaign_finished=finished)
+
+
+def campaign_fail(*, campaign_id: int, reason: str) -> bool:
+    """Mark a campaign that cannot go on failed, with why; its vouchers issued so far stay."""
+    with transaction.atomic():
+        failed = Campaign.objects.filter(
+            pk=campaign_id, status__in=[CampaignStatus.PENDING, CampaignStatus.RUNNING]
+        ).update(
+            status=CampaignStatus.FAILED, failure=reason[:FAILURE_MAX_LENGTH], finished_at=timezone.now()
+        )
+    if failed:
+        log.error("campaign %s failed: %s", campaign_id, reason)
+    return bool(failed)
+
+
+def campaigns_resume(*, stalled_for: timedelta = STALL_AFTER) -> int:
+    """Queue again the work of campaigns that stopped moving (beat): a pending campaign
+    never planned, or a running one whose chunks stopped finishing. Duplicates are harmless
+    (a chunk done returns at once); returns how many tasks were queued."""
+    cutoff = timezone.now() - stalled_for
+    queued = 0
+    with transaction.atomic():
+        for campaign_id in Campaign.objects.filter(
+            status=CampaignStatus.PENDING, created_at__lte=cutoff
+        ).values_list("pk", flat=True):
+            campaign_plan_task.delay_on_commit(campaign_id)
+            queued += 1
+        stalled = (
+            Campaign.objects.filter(status=CampaignStatus.RUNNING, started_at__lte=cutoff)
+            .annotate(last_progress=Max("chunks__finished_at"))
+            .exclude(last_progress__gt=cutoff)
+        )
+        for chunk_id in CampaignChunk.objects.filter(
+            campaign__in=stalled, status=ChunkStatus.PENDING
+        ).values_list("pk", flat=True):
+            campaign_chunk_issue_task.delay_on_commit(chunk_id)
+            queued += 1
+    return queued
+
+
+def _finish(campaign_id: int, now: datetime) -> None:
+    """Running → done, once: of two chunks finishing together only one moves it."""
+    if Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
+        status=CampaignStatus.DONE, finished_at=now
+    ):
+        campaign = Campaign.objects.select_related("merchant", "perk").get(pk=campaign_id)
+        webhook_emit(
+            merchant=campaign.merchant,
+            type="campaign.completed",
+            data={
+                "id": campaign.ref,
+                "perk": campaign.perk.ref,
+                "status": campaign.status,
+                "total": campaign.total,
+                "issued": campaign.issued,
+                "skipped": campaign.skipped,
+            },
+        )
+
+
+def _audience(campaign: Campaign) -> QuerySet[Member]:
+    tier = campaign.audience_min_tier
+    return audience(min_tier=tier.slug if tier else None, min_score=campaign.audience_min_score)
+
+
+def _eligible_ids(members: QuerySet[Member], perk: Perk, now: datetime) -> list[int]:
+    """Of `members`, those the perk admits now, in one query: its own minimum, no hold of
+    its merchant suspending it (nor, with hold_free_days, one in that many days), and
+    below the per-member limit."""
+    if perk.min_tier is not None:
+        members = members.filter(standing__tier__rank__gte=perk.min_tier.rank)
+    elif perk.min_score is not None:
+        members = members.filter(standing__score__gte=perk.min_score)
+    holds = holds_suspending(merchant_ref=perk.merchant.ref, category=perk.type)
+    members = members.exclude(pk__in=holds.values("member_id"))
+    if perk.hold_free_days:
+        recent = holds_suspending(
+            merchant_ref=perk.merchant.ref, category=perk.type, hold_free_days=perk.hold_free_days
+        )
+        members = members.exclude(pk__in=recent.values("member_id"))
+    if perk.per_member_limit is not None:
+        members = members.exclude(pk__in=_at_limit(perk, now))
+    return list(members.values_list("pk", flat=True))
+
+
+def _at_limit(perk: Perk, now: datetime) -> QuerySet[Any, Any]:
+    vouchers = Voucher.objects.filter(perk=perk)
+    since = limit_window_start(period=perk.limit_period, at=now)
+    if since is not None:
+        vouchers = vouchers.filter(issued_at__gte=since)
+    return (
+        vouchers.values("member_id")
+        .annotate(held=Count("pk"))
+        .filter(held__gte=perk.per_member_limit)
+        .values("member_id")
+    )
+
+
+def _issue(campaign: Campaign, eligible: list[int], now: datetime) -> int:
+    """Vouchers for as many of `eligible` as the inventory allows (in member order), and a
+    notification each. The inventory is taken last: its row lock, which every chunk of the
+    perk needs, is then held only to the commit, not while thousands of rows go in. When it
+    runs out, the vouchers beyond it are taken back in the same transaction."""
+    if not eligible:
+        return 0
+    perk = campaign.perk
+    issued = sorted(bulk.vouchers_insert(campaign=campaign, member_ids=eligible, now=now))
+    dedupe_prefix = f"{NOTIFICATION_KIND}:{campaign.ref}:"
+    bulk.notifications_insert(
+        member_ids=issued,
+        kind=NOTIFICATION_KIND,
+        dedupe_prefix=dedupe_prefix,
+        params={"perk": perk.title, "merchant": perk.merchant.name, "campaign": campaign.ref},
+        now=now,
+    )
+    taken = perk_inventory_take_up_to(perk_id=perk.pk, count=len(issued)) if issued else 0
+    if taken < len(issued):
+        beyond = issued[taken:]
+        Voucher.objects.filter(campaign=campaign, member_id__in=beyond).delete()
+        Notification.objects.filter(dedupe_key__in=[f"{dedupe_prefix}{pk}" for pk in beyond]).delete()
+    return taken
+
+
+def _audience_tier(slug: str | None) -> Tier | None:
+    if slug is None or slug == "":
+        return None
+    tier = Tier.objects.filter(slug=slug).first()
+    if tier is None:
+        slugs = ", ".join(Tier.objects.order_by("rank").values_list("slug", flat=True))
+        raise Invalid(f"Unknown tier {slug!r}; one of {slugs}.", param="min_tier")
+    return tier
+
+
+def _audience_score(score: int | None) -> int | None:
+    if score is None:
+        return None
+    if not isinstance(score, int) or isinstance(score, bool) or not SCORE_MIN <= score <= SCORE_MAX:
+        raise Invalid(f"min_score is a whole number from {SCORE_MIN} to {SCORE_MAX}.", param="min_score")
+    return score
+
+
+def _actor_label(actor: Actor) -> str:
+    if isinstance(actor, ApiKey):
+        return f"api key {actor.prefix}"
+    assert isinstance(actor, User)
+    return actor.get_username()

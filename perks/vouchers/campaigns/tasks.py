@@ -1,0 +1,56 @@
+"""Campaign jobs. Each takes ids and is safe to run twice: a campaign planned or a chunk
+done returns at once. Services enqueue these, so they import the services inside."""
+
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar, cast
+
+from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+
+from loyalty.celery import PerklineTask
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class CampaignTask(PerklineTask):
+    """A campaign job that fails for good (retries spent, or an error not worth retrying)
+    marks its campaign failed with the reason, instead of leaving it running for ever."""
+
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        from perks.vouchers.campaigns.services import campaign_fail
+        from perks.vouchers.models import CampaignChunk
+
+        campaign_id = args[0] if self.name == campaign_plan_task.name else None
+        if campaign_id is None:
+            campaign_id = (
+                CampaignChunk.objects.filter(pk=args[0]).values_list("campaign_id", flat=True).first()
+            )
+        if campaign_id is not None:
+            campaign_fail(campaign_id=campaign_id, reason=f"{type(exc).__name__}: {exc}")
+
+
+def _task(name: str, **options: Any) -> Callable[[Callable[P, R]], DjangoTask[P, R]]:
+    return cast(Callable[[Callable[P, R]], DjangoTask[P, R]], shared_task(name=name, **options))
+
+
+@_task("vouchers.campaign_plan", base=CampaignTask)
+def campaign_plan_task(campaign_id: int) -> int:
+    from perks.vouchers.campaigns.services import campaign_plan
+
+    return len(campaign_plan(campaign_id=campaign_id))
+
+
+@_task("vouchers.campaign_chunk_issue", base=CampaignTask)
+def campaign_chunk_issue_task(chunk_id: int) -> int:
+    from perks.vouchers.campaigns.services import campaign_chunk_issue
+
+    outcome = campaign_chunk_issue(chunk_id=chunk_id)
+    return outcome.issued if outcome else 0
+
+
+@_task("vouchers.campaigns_resume")
+def campaigns_resume_task() -> int:
+    from perks.vouchers.campaigns.services import campaigns_resume
+
+    return campaigns_resume()
