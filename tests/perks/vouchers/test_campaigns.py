@@ -30,16 +30,6 @@ from tests.perks.vouchers.campaign_support import members_in
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def merchant():
-    return MerchantFactory.create()
-
-
-@pytest.fixture
-def owner(merchant):
-    return StaffFactory.create(merchant=merchant, role=Role.OWNER).user
-
-
 def run(campaign: Campaign, chunk_size: int = 3) -> Campaign:
     """Plan and issue every chunk here, as the worker would."""
     for chunk_id in campaign_plan(campaign_id=campaign.pk, chunk_size=chunk_size):
