@@ -18,4 +18,10 @@ urlpatterns = [
         "<slug:slug>/webhooks/deliveries/<int:delivery_id>/retry", views.delivery_retry, name="delivery-retry"
     ),
     path("<slug:slug>/audit/", views.audit, name="audit"),
+    path("<slug:slug>/campaigns/", views.campaigns, name="campaigns"),
+    path("<slug:slug>/campaigns/<str:ref>/", views.campaign, name="campaign"),
+    path(
+        "<slug:slug>/campaigns/<str:ref>/progress", views.campaign_progress_fragment, name="campaign-progress"
+    ),
+    path("<slug:slug>/campaigns/<str:ref>/codes.csv", views.campaign_codes, name="campaign-codes"),
 ]

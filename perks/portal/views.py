@@ -10,14 +10,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from loyalty.core.errors import DomainError
+from loyalty.core.errors import DomainError, NotFound, PermissionDenied
+from loyalty.scoring.selectors import tiers
 from perks.catalog.rules import PERK_TRANSITIONS
-from perks.catalog.selectors import perk_by_ref, perks_of_merchant
+from perks.catalog.selectors import perk_by_ref, perks_live_of_merchant, perks_of_merchant
 from perks.catalog.services import perk_transition
 from perks.merchants.models import ApiKey, WebhookDelivery
 from perks.merchants.permissions import Permission
@@ -35,7 +36,15 @@ from perks.merchants.services import (
     webhook_endpoint_create,
 )
 from perks.portal.access import StaffRequest, staff_required
-from perks.portal.forms import ApiKeyForm, WebhookEndpointForm
+from perks.portal.forms import ApiKeyForm, CampaignForm, WebhookEndpointForm
+from perks.vouchers.campaigns.selectors import (
+    campaign_by_ref,
+    campaign_codes_csv,
+    campaign_progress,
+    campaigns_of_merchant,
+)
+from perks.vouchers.campaigns.services import campaign_create
+from perks.vouchers.models import Campaign
 
 PAGE_SIZE = 25
 
@@ -176,3 +185,74 @@ def delivery_retry(request: StaffRequest, delivery_id: int) -> HttpResponse:
 def audit(request: StaffRequest) -> HttpResponse:
     entries = audit_entries_of_merchant(merchant=request.merchant).select_related("actor_user", "actor_key")
     return render(request, "portal/audit.html", {"entries": _page(request, entries)})
+
+
+@staff_required
+def campaigns(request: StaffRequest) -> HttpResponse:
+    """The merchant's campaigns, and a new one: a perk to a tier or a score and above."""
+    form = CampaignForm(
+        request.POST or None, perks=perks_live_of_merchant(merchant=request.merchant), tiers=tiers()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaign_create(
+                merchant=request.merchant,
+                actor=request.user,
+                perk=perk_by_ref(merchant=request.merchant, ref=form.cleaned_data["perk"]),
+                min_tier=form.cleaned_data["min_tier"] or None,
+                min_score=form.cleaned_data["min_score"],
+            )
+        except PermissionDenied as error:
+            messages.error(request, error.message)
+        except DomainError as error:
+            form.add_error(error.param if error.param in form.fields else None, error.message)
+        else:
+            messages.success(request, "The campaign has started.")
+            return redirect("portal:campaign", slug=request.merchant.slug, ref=campaign.ref)
+    listed = _page(request, campaigns_of_merchant(merchant=request.merchant))
+    can_issue = Permission.VOUCHERS_ISSUE in request.permissions
+    return render(
+        request, "portal/campaigns.html", {"campaigns": listed, "form": form, "can_issue": can_issue}
+    )
+
+
+@require_GET
+@staff_required
+def campaign(request: StaffRequest, ref: str) -> HttpResponse:
+    found = _campaign(request, ref)
+    return render(
+        request, "portal/campaign.html", {"campaign": found, "progress": campaign_progress(campaign=found)}
+    )
+
+
+@require_GET
+@staff_required
+def campaign_progress_fragment(request: StaffRequest, ref: str) -> HttpResponse:
+    """The progress bar alone, polled by htmx every 2 s until the campaign ends."""
+    found = _campaign(request, ref)
+    return render(
+        request,
+        "portal/_campaign_progress.html",
+        {"campaign": found, "progress": campaign_progress(campaign=found)},
+    )
+
+
+@require_GET
+@staff_required
+def campaign_codes(request: StaffRequest, ref: str) -> StreamingHttpResponse:
+    found = _campaign(request, ref)
+    response = StreamingHttpResponse(campaign_codes_csv(campaign=found), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{found.ref}-codes.csv"'
+    return response
+
+
+def _campaign_render(request: StaffRequest, ref: str, template: str) -> HttpResponse:
+    found = _campaign(request, ref)
+    return render(request, template, {"campaign": found, "progress": campaign_progress(campaign=found)})
+
+
+def _campaign(request: StaffRequest, ref: str) -> Campaign:
+    try:
+        return campaign_by_ref(merchant=request.merchant, ref=ref)
+    except NotFound:
+        raise Http404 from None
