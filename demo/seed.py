@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
 
+from demo.campaigns import seed_campaign
 from demo.members import seed_members
 from demo.points import seed_points
 from perks.catalog.services import perk_create
@@ -195,4 +196,5 @@ def seed(*, base_url_hint: str) -> Manifest:
     partners = _demo_partners()
     manifest.members.extend(seed_members(password=demo_password, partners=partners))
     seed_points(partners=partners)
+    seed_campaign()
     return manifest
