@@ -33,6 +33,7 @@ def test_a_manager_starts_a_campaign_and_lands_on_its_page(client, staff, django
 
     campaign = Campaign.objects.get(merchant=staff.merchant)
     assert response["Location"] == reverse("portal:campaign", args=[staff.merchant.slug, campaign.ref])
+    assert campaign.audience_min_tier is not None
     assert campaign.audience_min_tier.slug == "gold"
     assert "Free flat white" in client.get(url).content.decode()
 
