@@ -1,6 +1,6 @@
 """Demo points: purchases at partners, a perk claimed, points expired and points about to expire.
 
-Built through the points services for every member that exists when it runs.
+Built through the points and voucher services for every member that exists when it runs.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -9,7 +9,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from loyalty.members.models import Member
-from loyalty.points.services import Purchase, points_earn_purchases, points_expire_due, points_spend
+from loyalty.points.services import Purchase, points_earn_purchases, points_expire_due
+from perks.catalog.models import Perk
+from perks.vouchers.services import voucher_claim
 
 # (days ago, merchant category, currency, amount): the first has expired by today, the
 # second expires within the notice period, so the demo shows both.
@@ -43,15 +45,10 @@ def seed_points(*, partners: dict[str, tuple[str, str]]) -> None:
         points_earn_purchases(
             merchant_ref=ref, merchant_name=name, merchant_category=category, purchases=purchases
         )
+    coffee = Perk.objects.select_related("merchant").get(merchant__ref=partners["coffee"][0])
     for member in members[::2]:
-        points_spend(
-            member=member,
-            points=120,
-            idempotency_key=f"demo-claim-{member.pk}",
-            reason_code="perk_claim",
-            reason_params={"perk_title": "Free coffee"},
-            actor=f"member:{member.ref}",
-        )
+        # Claimed in the app: the perk's 120 points are spent through the voucher service.
+        voucher_claim(perk=coffee, member=member, idempotency_key=f"demo-claim-{member.pk}")
     points_expire_due(today=today)
 
 

@@ -7,21 +7,27 @@ are made fresh on each run.
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from demo.campaigns import seed_campaign
 from demo.members import seed_members
 from demo.points import seed_points
+from demo.vouchers import seed_vouchers
 from perks.catalog.services import perk_create
 from perks.merchants.models import Merchant
 from perks.merchants.permissions import Role, Scope
 from perks.merchants.services import api_key_create, location_create, merchant_create, staff_add
 
 OPERATOR_EMAIL = "operator@perkline.demo"
+# The demo's perks have been on offer this long, so vouchers can have been issued (and
+# expired) in the past.
+PERKS_RUNNING_FOR = timedelta(days=365)
 
 
 @dataclass
@@ -171,7 +177,13 @@ def _seed_merchant(spec: dict[str, Any]) -> dict[str, Any]:
     name, code, address = spec["location"]
     location_create(merchant=merchant, actor=owner, name=name, code=code, address=address)
     key = api_key_create(merchant=merchant, actor=owner, name="Demo point of sale", scopes=Scope.values)
-    perk_create(merchant=merchant, actor=users[Role.MANAGER], status="active", **spec["perk"])
+    perk_create(
+        merchant=merchant,
+        actor=users[Role.MANAGER],
+        status="active",
+        valid_from=timezone.now() - PERKS_RUNNING_FOR,
+        **spec["perk"],
+    )
     return {
         "slug": merchant.slug,
         "name": merchant.name,
@@ -196,5 +208,6 @@ def seed(*, base_url_hint: str) -> Manifest:
     partners = _demo_partners()
     manifest.members.extend(seed_members(password=demo_password, partners=partners))
     seed_points(partners=partners)
+    seed_vouchers()
     seed_campaign()
     return manifest

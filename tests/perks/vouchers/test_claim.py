@@ -41,6 +41,7 @@ def test_a_claim_issues_a_voucher_and_spends_the_points_with_a_readable_reason(p
     assert voucher.expires_at - voucher.issued_at == timedelta(days=14)
     assert voucher.points_spent == 120
     assert points_balance(member=member) == 80
+    assert voucher.points_transaction_id is not None
     spent = PointsTransaction.objects.get(pk=voucher.points_transaction_id)
     assert spent.merchant_ref == perk.merchant.ref
     assert reason_text(spent.reason_code, spent.reason_params) == "Free coffee at Blue Bottle"
@@ -106,7 +107,7 @@ def test_a_member_below_the_minimum_is_refused(perk, member):
 
 
 def test_a_member_of_the_tier_is_admitted(perk, member):
-    diamond = Tier.objects.order_by("-rank").first()
+    diamond = Tier.objects.order_by("-rank")[0]
     Perk.objects.filter(pk=perk.pk).update(min_tier=diamond)
     perk.refresh_from_db()
     MemberStanding.objects.filter(member=member).update(tier=diamond, score=diamond.min_score)
