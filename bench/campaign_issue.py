@@ -38,7 +38,7 @@ from perks.catalog.models import PerkStatus, PerkType
 from perks.catalog.services import perk_create
 from perks.merchants.models import Merchant
 from perks.merchants.services import merchant_create
-from perks.vouchers.campaigns.services import CHUNK_SIZE, campaign_create
+from perks.vouchers.campaigns.services import campaign_create
 from perks.vouchers.models import Campaign, CampaignStatus, Voucher
 
 MEMBERS = {"quick": 100_000, "full": 1_000_000}
@@ -59,6 +59,7 @@ COLUMNS = (
     "uses_reserved",
     "points_spent",
     "points_transaction_id",
+    "claim_key",
     "issued_at",
     "valid_from",
     "expires_at",
@@ -95,7 +96,7 @@ def run(scale: str) -> BenchResult:
             "scale": scale,
             "members": members,
             "vouchers": campaign.issued,
-            "chunk_size": CHUNK_SIZE,
+            "chunk_size": settings.CAMPAIGN_CHUNK_SIZE,
             "chunks": chunks,
             "worker_concurrency": CONCURRENCY,
             "database": connection.vendor,
@@ -188,7 +189,7 @@ def _floor(campaign: Campaign) -> float:
             values = ", ".join(["%s"] * len(COLUMNS))
             cursor.executemany(
                 f"INSERT INTO vouchers_voucher ({', '.join(COLUMNS)}) VALUES ({values})",
-                [(*row[:12], *(adapt(value) for value in row[12:])) for row in rows],
+                [(*row[:13], *(adapt(value) for value in row[13:])) for row in rows],
             )
     return watch.seconds
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from demo.campaigns import seed_campaign
 from demo.members import seed_members
 from demo.points import seed_points
 from demo.vouchers import seed_vouchers
@@ -208,4 +209,5 @@ def seed(*, base_url_hint: str) -> Manifest:
     manifest.members.extend(seed_members(password=demo_password, partners=partners))
     seed_points(partners=partners)
     seed_vouchers()
+    seed_campaign()
     return manifest

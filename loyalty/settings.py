@@ -176,6 +176,8 @@ POINTS_EXPIRY_NOTICE_DAYS = env.int("POINTS_EXPIRY_NOTICE_DAYS", default=30)
 
 # How long after a redemption the merchant may still undo it (partner-api.md: 24 h by default).
 REDEMPTION_REVERSAL_WINDOW = timedelta(hours=env.int("REDEMPTION_REVERSAL_WINDOW_HOURS", default=24))
+# Members a campaign chunk issues to in one transaction (chosen by `make bench NAME=campaign_issue`).
+CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=10_000)
 
 # --- Stripe ----------------------------------------------------------------------------
 

@@ -1,6 +1,11 @@
+from collections.abc import Iterable
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.scoring.models import Tier
+from perks.catalog.models import Perk
 from perks.merchants.permissions import Scope
 from perks.merchants.services.webhooks import WEBHOOK_EVENT_TYPES
 
@@ -41,3 +46,20 @@ class RedeemForm(forms.Form):
 
 class ReversalForm(forms.Form):
     reason = forms.CharField(label=_("Why"), max_length=300, required=False)
+
+
+class CampaignForm(forms.Form):
+    """What a campaign needs; the rules (a live perk of this merchant, an audience named,
+    a known tier, a score in range) are the service's, and its refusals land on these fields."""
+
+    perk = forms.ChoiceField(label=_("Perk"))
+    min_tier = forms.ChoiceField(label=_("Members of this tier and above"), required=False)
+    min_score = forms.IntegerField(label=_("Members with at least this score"), required=False)
+
+    def __init__(self, *args: Any, perks: Iterable[Perk], tiers: Iterable[Tier], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        perk, min_tier = self.fields["perk"], self.fields["min_tier"]
+        assert isinstance(perk, forms.ChoiceField)
+        assert isinstance(min_tier, forms.ChoiceField)
+        perk.choices = [(p.ref, p.title) for p in perks]
+        min_tier.choices = [("", _("Any tier")), *((t.slug, t.name) for t in tiers)]

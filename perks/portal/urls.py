@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from perks.portal import cashier, views
+from perks.portal import campaigns, cashier, views
 
 app_name = "portal"
 
@@ -24,4 +24,12 @@ urlpatterns = [
         cashier.redemption_reversal,
         name="redemption-reversal",
     ),
+    path("<slug:slug>/campaigns/", campaigns.campaigns, name="campaigns"),
+    path("<slug:slug>/campaigns/<str:ref>/", campaigns.campaign, name="campaign"),
+    path(
+        "<slug:slug>/campaigns/<str:ref>/progress",
+        campaigns.campaign_progress_fragment,
+        name="campaign-progress",
+    ),
+    path("<slug:slug>/campaigns/<str:ref>/codes.csv", campaigns.campaign_codes, name="campaign-codes"),
 ]

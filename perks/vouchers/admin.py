@@ -9,7 +9,15 @@ from django.http import HttpRequest
 from perks.merchants.admin import ReadOnlyAdmin, ReadOnlyInline
 from perks.merchants.adminkit import operator, run_for_each
 from perks.vouchers.codes import UnknownCode, code_format, code_normalize
-from perks.vouchers.models import Redemption, RedemptionReversal, Reservation, Voucher, VoucherStatus
+from perks.vouchers.models import (
+    Campaign,
+    CampaignChunk,
+    Redemption,
+    RedemptionReversal,
+    Reservation,
+    Voucher,
+    VoucherStatus,
+)
 from perks.vouchers.services import voucher_revoke
 
 OPERATOR_REVOKE_REASON = "Withdrawn by the platform operator."
@@ -98,3 +106,29 @@ class ReservationAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("voucher", "merchant")
     search_fields = ("ref", "voucher__code")
+
+
+class CampaignChunkInline(ReadOnlyInline):
+    model = CampaignChunk
+    fields = (
+        "index",
+        "first_member_id",
+        "last_member_id",
+        "size",
+        "status",
+        "issued",
+        "skipped",
+        "finished_at",
+    )
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    """Campaigns as they run: counters, who started them, why one failed, and each chunk."""
+
+    list_display = ("ref", "merchant", "perk", "status", "total", "issued", "skipped", "created_at")
+    list_filter = ("status", "merchant")
+    list_select_related = ("merchant", "perk")
+    search_fields = ("ref", "perk__ref", "merchant__slug")
+    date_hierarchy = "created_at"
+    inlines = (CampaignChunkInline,)

@@ -9,5 +9,8 @@ class VouchersConfig(AppConfig):
 
     def ready(self) -> None:
         # The campaigns package's tasks live outside `perks.vouchers.tasks`, where
-        # Celery's autodiscovery would look: register them with the app here.
-        from perks.vouchers.campaigns import tasks  # noqa: F401
+        # Celery's autodiscovery would look: importing the receivers registers them too.
+        from loyalty.scoring.events import TierChangeNotice, tier_changed
+        from perks.vouchers.campaigns.receivers import on_tier_changed
+
+        tier_changed.connect(on_tier_changed, sender=TierChangeNotice, dispatch_uid="vouchers.auto_issue")

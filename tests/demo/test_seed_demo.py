@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from loyalty.members.models import Consent, ConsentChange, Member
 from loyalty.scoring.models import DIMENSION_BITS, AppealStatus, Hold, HoldStatus, MemberStanding, Tier
 from loyalty.scoring.selectors import score_explanation
+from perks.vouchers.models import Campaign, CampaignStatus, Voucher
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,11 @@ def test_synthetic_members_are_added_in_bulk_over_every_tier_and_left_out_of_the
         )
         assert standing.shared_dimensions == sum(DIMENSION_BITS[dimension] for dimension in shared)
     assert not synthetic.filter(member__user__password__startswith="pbkdf2").exists()
+
+
+def test_the_demo_has_a_finished_campaign_with_a_voucher_for_each_member_it_reached(manifest):
+    (campaign,) = Campaign.objects.all()
+    assert campaign.status == CampaignStatus.DONE
+    assert campaign.issued > 0
+    assert campaign.total == campaign.issued + campaign.skipped
+    assert Voucher.objects.filter(campaign=campaign).count() == campaign.issued

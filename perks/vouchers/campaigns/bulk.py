@@ -40,15 +40,18 @@ def vouchers_insert(*, campaign: Campaign, member_ids: Sequence[int], now: datet
     perk = campaign.perk
     table = Voucher._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
-    issued_at, expires_at = adapt(now), adapt(now + timedelta(days=perk.voucher_ttl_days))
+    expires_at = now + timedelta(days=perk.voucher_ttl_days)
+    if perk.valid_until is not None:
+        expires_at = min(expires_at, perk.valid_until)
+    issued_at = adapt(now)
     codes = codes_generate(len(member_ids))
     rows, row_params = _rows(("code", "member_id"), ("varchar", "bigint"), [codes, list(member_ids)])
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (code, member_id, perk_id, merchant_id, campaign_id, status, source, "
-            "uses_allowed, uses_count, uses_reserved, points_spent, issued_at, valid_from, expires_at, "
-            "status_changed_at, claim_key) "
-            f"SELECT r.code, r.member_id, %s, %s, %s, %s, %s, %s, 0, 0, 0, %s, %s, %s, %s, '' FROM {rows} "
+            "uses_allowed, uses_count, uses_reserved, points_spent, claim_key, issued_at, valid_from, "
+            "expires_at, status_changed_at) "
+            f"SELECT r.code, r.member_id, %s, %s, %s, %s, %s, %s, 0, 0, 0, '', %s, %s, %s, %s FROM {rows} "
             "WHERE true "  # SQLite reads ON CONFLICT after a bare FROM as a join constraint
             "ON CONFLICT (campaign_id, member_id) WHERE campaign_id IS NOT NULL DO NOTHING "
             "RETURNING member_id",
@@ -61,7 +64,7 @@ def vouchers_insert(*, campaign: Campaign, member_ids: Sequence[int], now: datet
                 perk.uses_per_voucher,
                 issued_at,
                 issued_at,
-                expires_at,
+                adapt(expires_at),
                 issued_at,
                 *row_params,
             ],

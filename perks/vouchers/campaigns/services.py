@@ -13,31 +13,40 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
-from loyalty.core.errors import Invalid
+from loyalty.core.errors import Invalid, Refused
 from loyalty.members.models import Member, Notification
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
 from loyalty.scoring.selectors import audience, holds_suspending
 from perks.catalog.errors import PerkInactive, PerkNotFound
 from perks.catalog.models import Perk
 from perks.catalog.rules import limit_window_start, perk_is_live
+from perks.catalog.selectors import perks_auto_issued_on_reaching
 from perks.catalog.services import perk_inventory_take_up_to
-from perks.merchants.models import ApiKey, Merchant
+from perks.merchants.models import Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require, audit_record, webhook_emit
 from perks.vouchers.campaigns import bulk
 from perks.vouchers.campaigns.tasks import campaign_chunk_issue_task, campaign_plan_task
-from perks.vouchers.models import Campaign, CampaignChunk, CampaignStatus, ChunkStatus, Voucher
+from perks.vouchers.locks import member_claims_lock
+from perks.vouchers.models import (
+    Campaign,
+    CampaignChunk,
+    CampaignStatus,
+    ChunkStatus,
+    Voucher,
+    VoucherSource,
+    VoucherStatus,
+)
+from perks.vouchers.services import voucher_issue
+from perks.vouchers.services.actors import actor_label
 
 log = logging.getLogger(__name__)
 
-# Members a chunk covers: big enough that a million is ~200 tasks, small enough that one
-# transaction stays short (measured with `python -m bench campaign_issue`).
-CHUNK_SIZE = 10000
 # A running campaign that has finished no chunk for this long has lost its messages (a
 # worker died holding them): `campaigns_resume` queues its pending chunks again.
 STALL_AFTER = timedelta(minutes=5)
@@ -77,7 +86,7 @@ def campaign_create(
             perk=perk,
             audience_min_tier=tier,
             audience_min_score=score,
-            created_by=_actor_label(actor),
+            created_by=actor_label(actor),
         )
         audit_record(
             merchant=merchant,
@@ -90,14 +99,14 @@ def campaign_create(
     return campaign
 
 
-def campaign_plan(*, campaign_id: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
+def campaign_plan(*, campaign_id: int, chunk_size: int | None = None) -> list[int]:
     """Count the audience, cut it into chunks and start the campaign; returns the chunk ids
     (queued after commit). A campaign already planned returns [] and changes nothing."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update(of=("self",)).get(pk=campaign_id)
         if campaign.status != CampaignStatus.PENDING:
             return []
-        ranges = bulk.id_ranges(_audience(campaign), size=chunk_size)
+        ranges = bulk.id_ranges(_audience(campaign), size=chunk_size or settings.CAMPAIGN_CHUNK_SIZE)
         chunks = CampaignChunk.objects.bulk_create(
             CampaignChunk(campaign=campaign, index=index, first_member_id=low, last_member_id=high, size=size)
             for index, (low, high, size) in enumerate(ranges)
@@ -293,8 +302,38 @@ def _audience_score(score: int | None) -> int | None:
     return score
 
 
-def _actor_label(actor: Actor) -> str:
-    if isinstance(actor, ApiKey):
-        return f"api key {actor.prefix}"
-    assert isinstance(actor, User)
-    return actor.get_username()
+def vouchers_auto_issue(*, member_id: int, tier: str, previous_tier: str | None) -> list[Voucher]:
+    """Give a member who reached `tier` (from `previous_tier`) every live auto-issue perk
+    whose minimum tier they crossed; returns the vouchers issued now.
+
+    Idempotent per perk: a member who still holds an unexpired, unused auto voucher of the
+    perk gets no other, so a retried or duplicated task issues nothing twice, and neither
+    does a member going down and up again while their voucher is still good. Once it is
+    used or expired, reaching the tier again earns a new one (a merchant who wants "once
+    ever" sets the perk's per-member limit). Refusals (a hold, the limit, the inventory)
+    are skipped and logged: nobody is waiting for an answer.
+    """
+    member = Member.objects.get(pk=member_id)
+    reached = Tier.objects.get(slug=tier)
+    before = Tier.objects.filter(slug=previous_tier).first() if previous_tier else None
+    issued = []
+    for perk in perks_auto_issued_on_reaching(tier=reached, previous_tier=before):
+        with transaction.atomic():
+            member_claims_lock(member_id)
+            if _auto_voucher_held(perk, member_id):
+                continue
+            try:
+                issued.append(voucher_issue(perk=perk, member=member, actor=None, source=VoucherSource.AUTO))
+            except Refused as refusal:
+                log.info("auto-issue of %s to member %s skipped: %s", perk.ref, member_id, refusal.code)
+    return issued
+
+
+def _auto_voucher_held(perk: Perk, member_id: int) -> bool:
+    return Voucher.objects.filter(
+        perk=perk,
+        member_id=member_id,
+        source=VoucherSource.AUTO,
+        status=VoucherStatus.ISSUED,
+        expires_at__gt=timezone.now(),
+    ).exists()

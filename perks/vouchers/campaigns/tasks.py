@@ -54,3 +54,10 @@ def campaigns_resume_task() -> int:
     from perks.vouchers.campaigns.services import campaigns_resume
 
     return campaigns_resume()
+
+
+@_task("vouchers.auto_issue")
+def vouchers_auto_issue_task(member_id: int, tier: str, previous_tier: str | None) -> int:
+    from perks.vouchers.campaigns.services import vouchers_auto_issue
+
+    return len(vouchers_auto_issue(member_id=member_id, tier=tier, previous_tier=previous_tier))

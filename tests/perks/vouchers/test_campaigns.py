@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid, NotFound, PermissionDenied
@@ -28,16 +29,6 @@ from tests.factories import HoldFactory, MerchantFactory, PerkFactory, StaffFact
 from tests.perks.vouchers.campaign_support import members_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def merchant():
-    return MerchantFactory.create()
-
-
-@pytest.fixture
-def owner(merchant):
-    return StaffFactory.create(merchant=merchant, role=Role.OWNER).user
 
 
 def run(campaign: Campaign, chunk_size: int = 3) -> Campaign:
@@ -297,3 +288,18 @@ def test_the_codes_export_lists_every_voucher_as_people_type_it(merchant, owner)
     vouchers = Voucher.objects.filter(campaign=campaign).select_related("member").order_by("pk")
     assert lines[1:] == [f"{code_format(v.code)},{v.member.ref},issued" for v in vouchers]
     assert {v.member_id for v in vouchers} == {m.pk for m in members}
+
+
+def test_the_operator_browses_campaigns_with_their_chunks_and_cannot_add_one(admin_client, merchant, owner):
+    members_in("gold", 3)
+    perk = PerkFactory.create(merchant=merchant)
+    campaign = run(campaign_create(merchant=merchant, actor=owner, perk=perk, min_tier="gold"), chunk_size=2)
+
+    listing = admin_client.get(reverse("admin:vouchers_campaign_changelist"), {"q": campaign.ref})
+    page = admin_client.get(reverse("admin:vouchers_campaign_change", args=[campaign.pk]))
+
+    assert list(listing.context["cl"].result_list) == [campaign]
+    assert page.status_code == 200
+    (chunks,) = page.context["inline_admin_formsets"]
+    assert [form.instance.size for form in chunks.formset] == [2, 1]
+    assert admin_client.get(reverse("admin:vouchers_campaign_add")).status_code == 403
