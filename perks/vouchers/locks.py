@@ -14,14 +14,25 @@ from perks.vouchers.models import Voucher
 
 
 def member_claims_lock(member_id: int) -> None:
-    """Serialise one member's claims and issues, so a per-member limit counted inside holds.
+    """Serialise one member's claims and issues, so a per-member limit counted inside holds."""
+    if not members_claims_lock([member_id]):
+        raise Member.DoesNotExist(f"no member {member_id}")
+
+
+def members_claims_lock(member_ids: Iterable[int] | QuerySet[Member, int]) -> list[int]:
+    """The claims lock of many members at once, in primary-key order (a campaign chunk
+    whose perk has a per-member limit); the ids that exist.
 
     FOR NO KEY UPDATE: it excludes other claims of the member, and not the inserts of rows
     that merely reference the member (a campaign's vouchers), which take FOR KEY SHARE.
     """
-    Member.objects.select_for_update(no_key=True, of=("self",)).filter(pk=member_id).values_list(
-        "pk", flat=True
-    ).get()
+    ids = member_ids if isinstance(member_ids, QuerySet) else list(member_ids)
+    return list(
+        Member.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def voucher_lock(*, merchant_id: int, code: str) -> Voucher | None:

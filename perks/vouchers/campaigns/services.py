@@ -32,7 +32,7 @@ from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require, audit_record, webhook_emit
 from perks.vouchers.campaigns import bulk
 from perks.vouchers.campaigns.tasks import campaign_chunk_issue_task, campaign_plan_task
-from perks.vouchers.locks import member_claims_lock
+from perks.vouchers.locks import member_claims_lock, members_claims_lock
 from perks.vouchers.models import (
     Campaign,
     CampaignChunk,
@@ -242,6 +242,9 @@ def _eligible_ids(members: QuerySet[Member], perk: Perk, now: datetime) -> list[
         )
         members = members.exclude(pk__in=recent.values("member_id"))
     if perk.per_member_limit is not None:
+        # A member claiming the perk while this chunk runs must not end up over the limit:
+        # their claims wait on these locks (taken before the perk's, as a claim takes them).
+        members_claims_lock(members.values_list("pk", flat=True))
         members = members.exclude(pk__in=_at_limit(perk, now))
     return list(members.values_list("pk", flat=True))
 

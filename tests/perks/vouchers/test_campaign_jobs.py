@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from demo.synthetic import synthetic_members_add
@@ -30,6 +31,7 @@ from perks.vouchers.models import (
     VoucherSource,
     VoucherStatus,
 )
+from perks.vouchers.services import voucher_claim
 from tests.factories import HoldFactory, MerchantFactory, PerkFactory, StaffFactory
 from tests.perks.vouchers.campaign_support import members_in
 from tests.support.races import race
@@ -151,6 +153,29 @@ def test_one_chunk_raced_by_many_threads_is_issued_once():
     assert perk.issued_count == 30
     campaign.refresh_from_db()
     assert (campaign.status, campaign.issued, campaign.skipped) == (CampaignStatus.DONE, 30, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_members_claiming_while_their_chunk_runs_never_pass_the_per_member_limit():
+    merchant = MerchantFactory.create()
+    perk = PerkFactory.create(merchant=merchant, per_member_limit=1)
+    members = members_in("gold", 8)
+    campaign = campaign_create(merchant=merchant, actor=owner_of(merchant), perk=perk, min_tier="gold")
+    (chunk_id,) = campaign_plan(campaign_id=campaign.pk, chunk_size=100)
+
+    def contend(index: int) -> object:
+        if index == 0:
+            return campaign_chunk_issue(chunk_id=chunk_id)
+        return voucher_claim(perk=perk, member=members[index - 1], idempotency_key=f"claim-{index}")
+
+    race(contend, threads=len(members) + 1)
+
+    held = Voucher.objects.filter(perk=perk).values("member_id").annotate(n=Count("pk"))
+    assert {row["member_id"] for row in held} == {member.pk for member in members}
+    assert max(row["n"] for row in held) == 1
+    campaign.refresh_from_db()
+    assert campaign.issued + campaign.skipped == campaign.total == len(members)
 
 
 @pytest.mark.postgres
