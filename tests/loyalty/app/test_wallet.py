@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from loyalty.members.models import Locale
 from loyalty.points.selectors import points_balance
 from loyalty.points.services import points_adjust
 from loyalty.scoring.models import HoldCategory, Tier
@@ -165,3 +166,13 @@ def test_an_empty_wallet_points_to_the_perks(signed_in):
 
     assert re.search(r"No vouchers yet", page)
     assert reverse("app:perks") in page
+
+
+def test_a_member_who_reads_chinese_gets_the_wallet_in_chinese(client, member):
+    member.locale = Locale.SIMPLIFIED_CHINESE
+    member.save(update_fields=["locale"])
+    client.force_login(member.user)
+
+    page = client.get(reverse("app:wallet")).content.decode()
+
+    assert "还没有券。" in page
