@@ -266,6 +266,11 @@ SPECTACULAR_SETTINGS = {
         "PerkTypeEnum": "perks.catalog.models.PerkType",
         "ErrorTypeEnum": "perks.api.schema.ERROR_TYPES",
         "WebhookEventTypeEnum": "perks.merchants.services.webhooks.WEBHOOK_EVENT_TYPES",
+        "PerkStatusEnum": "perks.catalog.models.PerkStatus",
+        "VoucherStatusEnum": "perks.vouchers.models.VoucherStatus",
+        "CampaignStatusEnum": "perks.vouchers.models.CampaignStatus",
+        "BatchStatusEnum": "perks.vouchers.models.BatchStatus",
+        "BatchItemStatusEnum": "perks.vouchers.models.BatchItemStatus",
     },
 }
 
