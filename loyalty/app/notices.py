@@ -17,6 +17,7 @@ def _texts() -> Mapping[str, str]:
     return {
         "points_expiring": _("%(points)s of your points expire on %(date)s. Use them before then."),
         "voucher_issued": _("%(merchant)s gave you a voucher: %(perk)s. It is in your wallet."),
+        "voucher_received": _("%(merchant)s sent you a voucher: %(perk)s. It is in your wallet."),
         "voucher_redeemed": _("You used your voucher at %(merchant)s: %(perk)s."),
         "voucher_revoked": _("A voucher was withdrawn: %(perk)s. Reason given: %(reason)s"),
         "hold_placed": _(
