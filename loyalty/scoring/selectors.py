@@ -64,7 +64,11 @@ class MemberHold:
 
 
 def standing_of(*, member: Member) -> Standing:
-    standing = MemberStanding.objects.select_related("tier").get(member=member)
+    return standing_from(MemberStanding.objects.select_related("tier").get(member=member))
+
+
+def standing_from(standing: MemberStanding) -> Standing:
+    """The Standing of a row already read with its tier (joined into a caller's query)."""
     pending_tier = None
     if standing.below_band_since is not None:
         pending_tier = Tier.objects.filter(

@@ -35,10 +35,15 @@ def members_claims_lock(member_ids: Iterable[int] | QuerySet[Member, int]) -> li
     )
 
 
+# What a use of a voucher reads beside it (its state, the perk's rules, the member's
+# standing for eligibility), joined into the one query that reads or locks it.
+VOUCHER_USE_RELATED = ("perk__merchant", "perk__min_tier", "member__standing__tier")
+
+
 def voucher_lock(*, merchant_id: int, code: str) -> Voucher | None:
     """The merchant's voucher of `code` (canonical), locked, with what a redemption reads."""
     locked: QuerySet[Voucher] = Voucher.objects.select_for_update(of=("self",)).select_related(
-        "perk__merchant", "perk__min_tier", "member"
+        *VOUCHER_USE_RELATED
     )
     return locked.filter(merchant_id=merchant_id, code=code).first()
 

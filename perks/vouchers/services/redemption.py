@@ -18,8 +18,9 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid
-from loyalty.members.models import LookupPurpose
+from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record
+from loyalty.scoring.selectors import Standing, standing_from
 from perks.catalog.benefits import Benefit, benefit_compute
 from perks.catalog.eligibility import perk_refusal
 from perks.catalog.money import amount_parse, currency_code
@@ -39,7 +40,7 @@ from perks.vouchers.errors import (
     VoucherReserved,
     VoucherRevoked,
 )
-from perks.vouchers.locks import voucher_lock, voucher_lock_by_pk
+from perks.vouchers.locks import VOUCHER_USE_RELATED, voucher_lock, voucher_lock_by_pk
 from perks.vouchers.models import (
     Redemption,
     RedemptionChannel,
@@ -83,9 +84,7 @@ def voucher_validate(
     except UnknownCode:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
     voucher = (
-        Voucher.objects.select_related("perk__merchant", "perk__min_tier", "member")
-        .filter(merchant=merchant, code=canonical)
-        .first()
+        Voucher.objects.select_related(*VOUCHER_USE_RELATED).filter(merchant=merchant, code=canonical).first()
     )
     if voucher is None:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
@@ -164,48 +163,48 @@ def voucher_redeem(
     canonical = code_normalize(code)
     if reservation is not None and reservation.merchant_id != merchant.pk:
         raise ReservationNotFound(param="reservation")
-    with transaction.atomic():
-        voucher = _voucher_locked(merchant, canonical)
-        holds = reservation is not None and _reservation_holds(reservation, voucher, now)
-        _refuse_if_any(voucher, at=at, holds_reservation=holds)
-        benefit = benefit_compute(
-            perk=voucher.perk,
-            amount=spent,
-            currency=currency,
-            uses_remaining=voucher.uses_allowed - voucher.uses_count - 1,
-        )
-        last_use = Q(uses_allowed=F("uses_count") + 1)
-        room = Q(status=VoucherStatus.ISSUED) if holds else _room_left()
-        used = Voucher.objects.filter(room, pk=voucher.pk).update(
-            uses_count=F("uses_count") + 1,
-            uses_reserved=F("uses_reserved") - (1 if holds else 0),
-            status=Case(When(last_use, then=Value(VoucherStatus.REDEEMED)), default=F("status")),
-            status_changed_at=Case(When(last_use, then=Value(now)), default=F("status_changed_at")),
-        )
-        if not used:  # the lock makes this unreachable; the condition is the database's word
-            raise VoucherAlreadyRedeemed()
-        if holds:
-            assert reservation is not None
-            Reservation.objects.filter(pk=reservation.pk).update(
-                status=ReservationStatus.CONSUMED, ended_at=now
+    with transaction.atomic(savepoint=False):
+        try:
+            voucher = _voucher_locked(merchant, canonical)
+            holds = reservation is not None and _reservation_holds(reservation, voucher, now)
+            _refuse_if_any(voucher, at=at, holds_reservation=holds)
+            benefit = benefit_compute(
+                perk=voucher.perk,
+                amount=spent,
+                currency=currency,
+                uses_remaining=voucher.uses_allowed - voucher.uses_count - 1,
             )
-        redemption = Redemption.objects.create(
-            voucher=voucher,
-            merchant=merchant,
-            location=location,
-            reservation=reservation if holds else None,
-            channel=channel,
-            amount=spent,
-            currency=currency or "",
-            benefit=benefit.as_dict(),
-            metadata=dict(metadata or {}),
-            actor=actor_label(actor),
-            occurred_at=at,
-            created_at=now,
-        )
-        _lookup_record(voucher, LookupPurpose.REDEMPTION)
-        redemption_side_effects.delay_on_commit(redemption.pk)
-    voucher.refresh_from_db(fields=["uses_count", "uses_reserved", "status", "status_changed_at"])
+            _use_take(voucher, holds=holds, now=now)
+        except DomainError as refused:
+            refusal: DomainError | None = refused
+        else:
+            refusal = None
+            if holds:
+                assert reservation is not None
+                Reservation.objects.filter(pk=reservation.pk).update(
+                    status=ReservationStatus.CONSUMED, ended_at=now
+                )
+            redemption = Redemption.objects.create(
+                voucher=voucher,
+                merchant=merchant,
+                location=location,
+                reservation=reservation if holds else None,
+                channel=channel,
+                amount=spent,
+                currency=currency or "",
+                benefit=benefit.as_dict(),
+                metadata=dict(metadata or {}),
+                actor=actor_label(actor),
+                occurred_at=at,
+                created_at=now,
+            )
+            _lookup_record(voucher, LookupPurpose.REDEMPTION)
+            redemption_side_effects.delay_on_commit(redemption.pk)
+    # Raised once the block is left cleanly: a refusal wrote nothing to undo (at most it
+    # ended a reservation whose time had run out), so it costs no savepoint and leaves a
+    # caller's transaction usable.
+    if refusal is not None:
+        raise refusal
     return redemption
 
 
@@ -261,14 +260,41 @@ def voucher_refusal(voucher: Voucher, *, at: datetime, holds_reservation: bool =
 
 def _refusal(voucher: Voucher, *, at: datetime, holds_reservation: bool) -> DomainError | None:
     return voucher_refusal(voucher, at=at, holds_reservation=holds_reservation) or perk_refusal(
-        perk=voucher.perk, member=voucher.member, at=at
+        perk=voucher.perk, member=voucher.member, standing=_standing_read(voucher.member), at=at
     )
+
+
+def _standing_read(member: Member) -> Standing | None:
+    """The standing joined into the voucher's query; None (read it if eligibility asks)
+    for a member who has none."""
+    return standing_from(member.standing) if hasattr(member, "standing") else None
 
 
 def _refuse_if_any(voucher: Voucher, *, at: datetime, holds_reservation: bool) -> None:
     refusal = _refusal(voucher, at=at, holds_reservation=holds_reservation)
     if refusal is not None:
         raise refusal
+
+
+def _use_take(voucher: Voucher, *, holds: bool, now: datetime) -> None:
+    """Count one use on the locked voucher (the reservation's, when it `holds` one), and
+    mirror what the UPDATE wrote on the row read: the lock kept anyone else from changing
+    it since, so no read-back is needed."""
+    last_use = Q(uses_allowed=F("uses_count") + 1)
+    room = Q(status=VoucherStatus.ISSUED) if holds else _room_left()
+    used = Voucher.objects.filter(room, pk=voucher.pk).update(
+        uses_count=F("uses_count") + 1,
+        uses_reserved=F("uses_reserved") - (1 if holds else 0),
+        status=Case(When(last_use, then=Value(VoucherStatus.REDEEMED)), default=F("status")),
+        status_changed_at=Case(When(last_use, then=Value(now)), default=F("status_changed_at")),
+    )
+    if not used:  # the lock makes this unreachable; the condition is the database's word
+        raise VoucherAlreadyRedeemed()
+    voucher.uses_count += 1
+    if holds:
+        voucher.uses_reserved -= 1
+    if voucher.uses_count == voucher.uses_allowed:
+        voucher.status, voucher.status_changed_at = VoucherStatus.REDEEMED, now
 
 
 def _room_left() -> Q:

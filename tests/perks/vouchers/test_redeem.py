@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid
@@ -24,7 +25,7 @@ from perks.vouchers.errors import (
     VoucherRevoked,
 )
 from perks.vouchers.models import Redemption, RedemptionChannel, Voucher, VoucherStatus
-from perks.vouchers.services import voucher_issue, voucher_redeem
+from perks.vouchers.services import reservation_create, voucher_issue, voucher_redeem
 from tests.factories import (
     HoldFactory,
     LocationFactory,
@@ -71,6 +72,32 @@ def test_a_second_redemption_of_a_single_use_voucher_is_refused(merchant, cashie
     with pytest.raises(VoucherAlreadyRedeemed):
         voucher_redeem(merchant=merchant, actor=cashier, code=voucher.code)
     assert Redemption.objects.count() == 1
+
+
+def test_a_refusal_leaves_the_callers_transaction_usable(merchant, cashier, voucher):
+    voucher_redeem(merchant=merchant, actor=cashier, code=voucher.code)
+
+    with transaction.atomic():
+        with pytest.raises(VoucherAlreadyRedeemed):
+            voucher_redeem(merchant=merchant, actor=cashier, code=voucher.code)
+        assert Redemption.objects.filter(voucher=voucher).count() == 1  # no broken transaction
+
+
+@pytest.mark.parametrize("reserved", [False, True])
+def test_the_voucher_returned_is_the_row_as_written(merchant, member, owner, key, reserved):
+    perk = PerkFactory.create(merchant=merchant, uses_per_voucher=2)
+    voucher = voucher_issue(perk=perk, member=member, actor=owner)
+    reservation = reservation_create(merchant=merchant, actor=key, code=voucher.code) if reserved else None
+
+    for _ in range(2):
+        used = voucher_redeem(
+            merchant=merchant, actor=key, code=voucher.code, reservation=reservation
+        ).voucher
+        reservation = None
+        row = Voucher.objects.get(pk=voucher.pk)
+        fields = ("uses_count", "uses_reserved", "status", "status_changed_at")
+        assert [getattr(used, name) for name in fields] == [getattr(row, name) for name in fields]
+    assert (row.uses_count, row.uses_reserved, row.status) == (2, 0, VoucherStatus.REDEEMED)
 
 
 def test_an_access_pass_counts_its_entries_down(merchant, member, owner, key):
