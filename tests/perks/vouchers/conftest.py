@@ -4,6 +4,7 @@ from loyalty.points.models import PlatformAccount
 from loyalty.points.services import platform_account, points_post, wallet_for_member
 from perks.merchants.permissions import Role, Scope
 from perks.merchants.services import api_key_create
+from perks.vouchers.services import voucher_issue
 from tests.factories import JoinedMemberFactory, MerchantFactory, PerkFactory, StaffFactory
 
 
@@ -35,6 +36,12 @@ def member(db):
 @pytest.fixture
 def perk(merchant):
     return PerkFactory.create(merchant=merchant, title="Free coffee")
+
+
+@pytest.fixture
+def voucher(perk, member, owner):
+    """A voucher of `perk` the merchant gave `member`."""
+    return voucher_issue(perk=perk, member=member, actor=owner)
 
 
 def grant(member, points, key=None):

@@ -38,11 +38,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def voucher(perk, member, owner):
-    return voucher_issue(perk=perk, member=member, actor=owner)
-
-
 def test_a_redemption_uses_the_voucher_and_records_what_it_gave(merchant, key, voucher):
     location = LocationFactory.create(merchant=merchant, code="XTD")
 

@@ -28,11 +28,6 @@ from tests.factories import MerchantFactory, StaffFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def voucher(perk, member, owner):
-    return voucher_issue(perk=perk, member=member, actor=owner)
-
-
 def _uses(voucher):
     return Voucher.objects.values_list("uses_count", "uses_reserved", "status").get(pk=voucher.pk)
 
