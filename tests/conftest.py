@@ -1,10 +1,14 @@
 import importlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.db import connections
+from playwright.sync_api import Page
 
+from tests.support.browser import chromium, chromium_path
 from tests.support.celery import drop_queue, isolate_queue, running_worker
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -19,14 +23,19 @@ REFERENCE_DATA = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if ON_POSTGRES:
-        return
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL: set DATABASE_URL=postgres://… (as .ci/run does) to run it"
-    )
+    skips = {}
+    if not ON_POSTGRES:
+        skips["postgres"] = pytest.mark.skip(
+            reason="needs PostgreSQL: set DATABASE_URL=postgres://… (as .ci/run does) to run it"
+        )
+    if chromium_path() is None:
+        skips["browser"] = pytest.mark.skip(
+            reason="needs Chromium: install Debian's `chromium` package (or set CHROMIUM_PATH) to run it"
+        )
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,3 +77,21 @@ def reference_data(request: pytest.FixtureRequest) -> None:
     request.getfixturevalue("transactional_db")
     for module, function in REFERENCE_DATA:
         getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture
+def browser_page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
+    """A fresh Chromium page; `live_server.url` serves the app to it.
+
+    Playwright's sync API runs an event loop in the test's thread, and Django refuses ORM
+    calls in a thread with a running loop; the test's own database work is ordinary
+    synchronous code, so it is allowed here.
+    """
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+        yield context.new_page()
+        context.close()
+        # With Playwright's loop running, Django's connections are per context, not per
+        # thread: the test's queries had one of their own, which must not outlive it.
+        connections.close_all()

@@ -1,0 +1,44 @@
+"""A real browser for end-to-end tests: Playwright driving the machine's Chromium.
+
+The browser is Debian's `chromium` (Playwright never downloads one here). Where it is not
+installed, tests marked `browser` are skipped with a reason that says how to get it.
+Chromium starts headless, with no network beyond the test server.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playwright.sync_api import Browser, sync_playwright
+
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    override = os.environ.get("CHROMIUM_PATH")
+    if override:
+        return override
+    return next((path for name in CHROMIUM_CANDIDATES if (path := shutil.which(name))), None)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("no Chromium on this machine")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
