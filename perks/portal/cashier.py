@@ -7,6 +7,8 @@ page, redeems once.
 """
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -27,6 +29,21 @@ from perks.vouchers.selectors import redemption_by_ref, redemptions_of_merchant
 from perks.vouchers.services import Validation, redemption_reverse, voucher_redeem, voucher_validate
 
 SUBMISSION_TTL = 60 * 60 * 24
+# What the cashier reads for each part of a benefit, in the order that matters at a till.
+BENEFIT_LABELS = {
+    "waived_amount": "Deposit waived",
+    "max_amount": "Waived up to",
+    "discount_amount": "Discount",
+    "percent": "Percent off",
+    "min_spend": "Minimum spend",
+    "margin_reduction_bps": "Margin reduced by (basis points)",
+    "currencies": "For currencies",
+    "entries_remaining": "Entries left after this one",
+    "venue": "Venue",
+    "item": "Item",
+    "max_value": "Worth up to",
+    "currency": "Currency",
+}
 
 
 @never_cache
@@ -41,9 +58,14 @@ def counter(request: StaffRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if "redeem" in request.POST:
-            context["redemption"] = _redeem(request, data)
+            redemption = _redeem(request, data)
+            context["redemption"] = redemption
+            context["benefit_lines"] = benefit_lines(redemption.benefit if redemption else {})
         else:
-            context["validation"] = _validate(request, data)
+            validation = _validate(request, data)
+            context["validation"] = validation
+            benefit = validation.benefit.as_dict() if validation and validation.benefit else {}
+            context["benefit_lines"] = benefit_lines(benefit)
         form = RedeemForm(initial={**data, "submission": uuid.uuid4().hex}, locations=locations)
         context["form"] = form
     redemptions = redemptions_of_merchant(merchant=request.merchant).select_related(
@@ -109,3 +131,15 @@ def _redeem(request: StaffRequest, data: dict[str, object]) -> Redemption | None
         return None
     messages.success(request, f"Redeemed {code_format(redemption.voucher.code)}.")
     return redemption
+
+
+def benefit_lines(benefit: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A benefit as (label, value) lines for the till, known parts first."""
+    lines = [
+        (label, ", ".join(value) if isinstance(value, list) else str(value))
+        for key, label in BENEFIT_LABELS.items()
+        if (value := benefit.get(key)) is not None
+    ]
+    if benefit.get("min_spend_met") is False:
+        lines.append(("Minimum spend", "not reached: no discount"))
+    return lines

@@ -120,3 +120,18 @@ def test_another_merchants_redemption_cannot_be_reversed_here(client, owner, vou
     client.post(reverse("portal:redemption-reversal", args=[stranger.merchant.slug, redemption.ref]))
 
     assert not hasattr(Redemption.objects.get(), "reversal")
+
+
+def test_the_cashier_reads_what_the_voucher_gives_in_words(client, owner):
+    waiver = PerkFactory.create(
+        merchant=owner.merchant,
+        type="deposit_waiver",
+        params={"max_amount": "5000.00", "currency": "CNY"},
+    )
+    voucher = voucher_issue(perk=waiver, member=JoinedMemberFactory.create(), actor=owner.user)
+    client.force_login(owner.user)
+
+    page = _send(client, owner.merchant, voucher.code, "redeem", amount="3000", currency="CNY")
+
+    assert ("Deposit waived", "3000.00") in page.context["benefit_lines"]
+    assert "Deposit waived" in page.content.decode()
