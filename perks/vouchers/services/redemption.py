@@ -125,16 +125,22 @@ def reservation_create(*, merchant: Merchant, actor: Actor, code: str, ttl_secon
 
 
 def reservation_release(*, merchant: Merchant, actor: Actor, reservation: Reservation) -> Reservation:
-    """Give the held use back before its time runs out."""
+    """Give the held use back before its time runs out.
+
+    Releasing one already released, or lapsed, changes nothing and is no error (the use is
+    free either way, and a partner retrying its DELETE must not be told otherwise); one a
+    redemption consumed cannot be released.
+    """
     actor_require(actor=actor, merchant=merchant, permission=Permission.REDEMPTIONS_CREATE)
     if reservation.merchant_id != merchant.pk:
         raise ReservationNotFound(param="reservation")
     now = timezone.now()
     with transaction.atomic():
         voucher_lock_by_pk(reservation.voucher_id)
-        if not _reservation_end(reservation, ReservationStatus.RELEASED, now):
-            raise ReservationNotActive(param="reservation")
-    reservation.refresh_from_db()
+        _reservation_end(reservation, ReservationStatus.RELEASED, now)
+        reservation.refresh_from_db()
+    if reservation.status == ReservationStatus.CONSUMED:
+        raise ReservationNotActive("This reservation was used by a redemption.", param="reservation")
     return reservation
 
 

@@ -293,9 +293,18 @@ def test_releasing_frees_the_use(partner, voucher):
     assert partner.post("/redemptions", {"code": voucher.code}).status_code == 201
 
 
-def test_releasing_twice_is_a_conflict(partner, voucher):
+def test_releasing_twice_answers_the_same(partner, voucher):
     reservation_id = partner.post("/reservations", {"code": voucher.code}).json()["id"]
     partner.call("DELETE", f"/reservations/{reservation_id}")
+
+    assert partner.call("DELETE", f"/reservations/{reservation_id}").status_code == 204
+    voucher.refresh_from_db()
+    assert voucher.uses_reserved == 0
+
+
+def test_a_reservation_used_by_a_redemption_cannot_be_released(partner, voucher):
+    reservation_id = partner.post("/reservations", {"code": voucher.code}).json()["id"]
+    partner.post("/redemptions", {"code": voucher.code, "reservation": reservation_id})
 
     assert_error(partner.call("DELETE", f"/reservations/{reservation_id}"), 409, "reservation_not_active")
 

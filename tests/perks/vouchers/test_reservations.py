@@ -63,9 +63,18 @@ def test_releasing_gives_the_use_back_once(merchant, key, voucher):
 
     assert released.status == ReservationStatus.RELEASED
     assert _uses(voucher) == (0, 0, VoucherStatus.ISSUED)
+    again = reservation_release(merchant=merchant, actor=key, reservation=reservation)
+    assert again.status == ReservationStatus.RELEASED
+    assert _uses(voucher) == (0, 0, VoucherStatus.ISSUED)
+
+
+def test_a_reservation_a_redemption_used_cannot_be_released(merchant, key, voucher):
+    reservation = reservation_create(merchant=merchant, actor=key, code=voucher.code)
+    voucher_redeem(merchant=merchant, actor=key, code=voucher.code, reservation=reservation)
+
     with pytest.raises(ReservationNotActive):
         reservation_release(merchant=merchant, actor=key, reservation=reservation)
-    assert _uses(voucher) == (0, 0, VoucherStatus.ISSUED)
+    assert _uses(voucher) == (1, 0, VoucherStatus.REDEEMED)
 
 
 def test_another_merchants_reservation_is_not_found(key, voucher, merchant):
