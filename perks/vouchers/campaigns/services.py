@@ -19,7 +19,7 @@ from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid, Refused
-from loyalty.members.models import Member, Notification
+from loyalty.members.models import Member
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
 from loyalty.scoring.selectors import audience, holds_suspending
 from perks.catalog.errors import PerkInactive, PerkNotFound
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 # A running campaign that has finished no chunk for this long has lost its messages (a
 # worker died holding them): `campaigns_resume` queues its pending chunks again.
 STALL_AFTER = timedelta(minutes=5)
-NOTIFICATION_KIND = "voucher_received"
 FAILURE_MAX_LENGTH = 300
 
 
@@ -263,27 +262,19 @@ def _at_limit(perk: Perk, now: datetime) -> QuerySet[Any, Any]:
 
 
 def _issue(campaign: Campaign, eligible: list[int], now: datetime) -> int:
-    """Vouchers for as many of `eligible` as the inventory allows (in member order), and a
-    notification each. The inventory is taken last: its row lock, which every chunk of the
-    perk needs, is then held only to the commit, not while thousands of rows go in. When it
-    runs out, the vouchers beyond it are taken back in the same transaction."""
+    """Vouchers for as many of `eligible` as the inventory allows (in member order). The
+    inventory is taken last: its row lock, which every chunk of the perk needs, is then held
+    only to the commit, not while thousands of rows go in. When it runs out, the vouchers
+    beyond it are taken back in the same transaction.
+
+    No notification row is written per member: the voucher itself is the message, shown in
+    the member's wallet and among their messages in the app (loyalty.app.notices)."""
     if not eligible:
         return 0
-    perk = campaign.perk
     issued = sorted(bulk.vouchers_insert(campaign=campaign, member_ids=eligible, now=now))
-    dedupe_prefix = f"{NOTIFICATION_KIND}:{campaign.ref}:"
-    bulk.notifications_insert(
-        member_ids=issued,
-        kind=NOTIFICATION_KIND,
-        dedupe_prefix=dedupe_prefix,
-        params={"perk": perk.title, "merchant": perk.merchant.name, "campaign": campaign.ref},
-        now=now,
-    )
-    taken = perk_inventory_take_up_to(perk_id=perk.pk, count=len(issued)) if issued else 0
+    taken = perk_inventory_take_up_to(perk_id=campaign.perk_id, count=len(issued)) if issued else 0
     if taken < len(issued):
-        beyond = issued[taken:]
-        Voucher.objects.filter(campaign=campaign, member_id__in=beyond).delete()
-        Notification.objects.filter(dedupe_key__in=[f"{dedupe_prefix}{pk}" for pk in beyond]).delete()
+        Voucher.objects.filter(campaign=campaign, member_id__in=issued[taken:]).delete()
     return taken
 
 
