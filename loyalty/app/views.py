@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.app.access import MemberRequest, member_required
 from loyalty.app.forms import AppealForm, ConsentForm, StatementPageForm
-from loyalty.app.notices import notice_text
+from loyalty.app.notices import notices_of
 from loyalty.core.errors import DomainError
 from loyalty.members.models import Locale
-from loyalty.members.selectors import member_consents, member_lookups, member_notifications
+from loyalty.members.selectors import member_consents, member_lookups
 from loyalty.members.services import consent_set, member_pass_issue
 from loyalty.points.selectors import points_balance, points_lots_expiring, points_statement
 from loyalty.scoring.selectors import hold_of_member, holds_of_member, score_explanation, standing_of
@@ -131,10 +131,7 @@ def privacy(request: MemberRequest) -> HttpResponse:
         "app/privacy.html",
         {
             "lookups": member_lookups(member=request.member)[:LOOKUPS_SHOWN],
-            "notices": [
-                (notification, notice_text(notification))
-                for notification in member_notifications(member=request.member)[:LOOKUPS_SHOWN]
-            ],
+            "notices": notices_of(member=request.member, limit=LOOKUPS_SHOWN),
         },
     )
 

@@ -7,7 +7,7 @@ from loyalty.members.models import Member
 from perks.merchants.models import Merchant
 from perks.vouchers.codes import code_normalize
 from perks.vouchers.errors import RedemptionNotFound, ReservationNotFound, VoucherNotFound
-from perks.vouchers.models import Redemption, Reservation, Voucher
+from perks.vouchers.models import Redemption, Reservation, Voucher, VoucherSource
 
 
 def voucher_by_code(*, merchant: Merchant, code: str) -> Voucher:
@@ -46,6 +46,12 @@ def vouchers_of_member(*, member: Member) -> QuerySet[Voucher]:
     return (
         Voucher.objects.filter(member=member).select_related("perk", "merchant").order_by("-issued_at", "-id")
     )
+
+
+def vouchers_sent_to_member(*, member: Member) -> QuerySet[Voucher]:
+    """The vouchers campaigns sent the member, newest first: each is a message to them, as
+    a campaign writes no notification row of its own per member."""
+    return vouchers_of_member(member=member).filter(source=VoucherSource.CAMPAIGN)
 
 
 def _redemptions() -> QuerySet[Redemption]:

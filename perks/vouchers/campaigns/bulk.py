@@ -1,6 +1,6 @@
 # ruff: noqa: S608  (the SQL is built from constants and table names; values go as parameters)
 """The set-based SQL of campaigns: cutting an audience into id ranges, and inserting a
-chunk's vouchers and notifications in one statement each.
+chunk's vouchers in one statement.
 
 The rows travel as arrays: `unnest` on PostgreSQL, `json_each` on SQLite, so a chunk of
 thousands is one statement with a handful of parameters (no 65,535-parameter ceiling, no
@@ -10,14 +10,13 @@ retried with fresh codes), never a silently missing voucher.
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from loyalty.members.models import Notification
 from perks.vouchers.codes import codes_generate
 from perks.vouchers.models import Campaign, Voucher, VoucherSource, VoucherStatus
 
@@ -70,32 +69,6 @@ def vouchers_insert(*, campaign: Campaign, member_ids: Sequence[int], now: datet
             ],
         )
         return [int(member_id) for (member_id,) in cursor.fetchall()]
-
-
-def notifications_insert(
-    *, member_ids: Sequence[int], kind: str, dedupe_prefix: str, params: Mapping[str, object], now: datetime
-) -> None:
-    """The same notification for many members (dedupe key: prefix + member id), once each:
-    what `notifications_add` does, for a chunk's thousands in one statement."""
-    if not member_ids:
-        return
-    table = Notification._meta.db_table
-    rows, row_params = _rows(("member_id",), ("bigint",), [list(member_ids)])
-    key = "%s || CAST(r.member_id AS TEXT)"
-    json_value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (member_id, kind, params, dedupe_key, created_at) "
-            f"SELECT r.member_id, %s, {json_value}, {key}, %s FROM {rows} WHERE true "
-            "ON CONFLICT (dedupe_key) DO NOTHING",
-            [
-                kind,
-                json.dumps(params),
-                dedupe_prefix,
-                connection.ops.adapt_datetimefield_value(now),
-                *row_params,
-            ],
-        )
 
 
 def _rows(names: Sequence[str], types: Sequence[str], columns: Sequence[list[Any]]) -> tuple[str, list[Any]]:

@@ -15,11 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid, Refused
-from loyalty.members.models import Member, Notification
+from loyalty.members.models import Member
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
 from loyalty.scoring.selectors import audience, holds_suspending
 from perks.catalog.errors import PerkInactive, PerkNotFound
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 # A running campaign that has finished no chunk for this long has lost its messages (a
 # worker died holding them): `campaigns_resume` queues its pending chunks again.
 STALL_AFTER = timedelta(minutes=5)
-NOTIFICATION_KIND = "voucher_received"
 FAILURE_MAX_LENGTH = 300
 
 
@@ -141,10 +140,10 @@ def campaign_chunk_issue(*, chunk_id: int) -> ChunkOutcome | None:
             return None
         now = timezone.now()
         in_range = _audience(campaign).filter(pk__gte=chunk.first_member_id, pk__lte=chunk.last_member_id)
-        considered = in_range.count()
-        eligible = (
-            _eligible_ids(in_range, campaign.perk, now) if perk_is_live(perk=campaign.perk, at=now) else []
-        )
+        if perk_is_live(perk=campaign.perk, at=now):
+            considered, eligible = _considered_and_eligible(in_range, campaign.perk, now)
+        else:
+            considered, eligible = in_range.count(), []
         issued = _issue(campaign, eligible, now)
         skipped = considered - issued
         CampaignChunk.objects.filter(pk=chunk_id).update(
@@ -226,27 +225,32 @@ def _audience(campaign: Campaign) -> QuerySet[Member]:
     return audience(min_tier=tier.slug if tier else None, min_score=campaign.audience_min_score)
 
 
-def _eligible_ids(members: QuerySet[Member], perk: Perk, now: datetime) -> list[int]:
-    """Of `members`, those the perk admits now, in one query: its own minimum, no hold of
-    its merchant suspending it (nor, with hold_free_days, one in that many days), and
-    below the per-member limit."""
+def _considered_and_eligible(members: QuerySet[Member], perk: Perk, now: datetime) -> tuple[int, list[int]]:
+    """How many `members` there are, and those the perk admits now (in id order), in one
+    read: its own minimum, no hold of its merchant suspending it (nor, with hold_free_days,
+    one in that many days), and below the per-member limit."""
+    admitted = Q()
     if perk.min_tier is not None:
-        members = members.filter(standing__tier__rank__gte=perk.min_tier.rank)
+        admitted &= Q(standing__tier__rank__gte=perk.min_tier.rank)
     elif perk.min_score is not None:
-        members = members.filter(standing__score__gte=perk.min_score)
-    holds = holds_suspending(merchant_ref=perk.merchant.ref, category=perk.type)
-    members = members.exclude(pk__in=holds.values("member_id"))
+        admitted &= Q(standing__score__gte=perk.min_score)
+    admitted &= ~Q(
+        pk__in=holds_suspending(merchant_ref=perk.merchant.ref, category=perk.type).values("member_id")
+    )
     if perk.hold_free_days:
         recent = holds_suspending(
             merchant_ref=perk.merchant.ref, category=perk.type, hold_free_days=perk.hold_free_days
         )
-        members = members.exclude(pk__in=recent.values("member_id"))
+        admitted &= ~Q(pk__in=recent.values("member_id"))
     if perk.per_member_limit is not None:
         # A member claiming the perk while this chunk runs must not end up over the limit:
-        # their claims wait on these locks (taken before the perk's, as a claim takes them).
-        members_claims_lock(members.values_list("pk", flat=True))
-        members = members.exclude(pk__in=_at_limit(perk, now))
-    return list(members.values_list("pk", flat=True))
+        # their claims wait on these locks (taken before the perk's, as a claim takes them),
+        # and the limit is counted after they are held.
+        members_claims_lock(members.filter(admitted).values_list("pk", flat=True))
+        admitted &= ~Q(pk__in=_at_limit(perk, now))
+    rows = members.annotate(admitted=ExpressionWrapper(admitted, output_field=BooleanField()))
+    flagged = list(rows.values_list("pk", "admitted"))
+    return len(flagged), [pk for pk, is_admitted in flagged if is_admitted]
 
 
 def _at_limit(perk: Perk, now: datetime) -> QuerySet[Any, Any]:
@@ -263,27 +267,19 @@ def _at_limit(perk: Perk, now: datetime) -> QuerySet[Any, Any]:
 
 
 def _issue(campaign: Campaign, eligible: list[int], now: datetime) -> int:
-    """Vouchers for as many of `eligible` as the inventory allows (in member order), and a
-    notification each. The inventory is taken last: its row lock, which every chunk of the
-    perk needs, is then held only to the commit, not while thousands of rows go in. When it
-    runs out, the vouchers beyond it are taken back in the same transaction."""
+    """Vouchers for as many of `eligible` as the inventory allows (in member order). The
+    inventory is taken last: its row lock, which every chunk of the perk needs, is then held
+    only to the commit, not while thousands of rows go in. When it runs out, the vouchers
+    beyond it are taken back in the same transaction.
+
+    No notification row is written per member: the voucher itself is the message, shown in
+    the member's wallet and among their messages in the app (loyalty.app.notices)."""
     if not eligible:
         return 0
-    perk = campaign.perk
     issued = sorted(bulk.vouchers_insert(campaign=campaign, member_ids=eligible, now=now))
-    dedupe_prefix = f"{NOTIFICATION_KIND}:{campaign.ref}:"
-    bulk.notifications_insert(
-        member_ids=issued,
-        kind=NOTIFICATION_KIND,
-        dedupe_prefix=dedupe_prefix,
-        params={"perk": perk.title, "merchant": perk.merchant.name, "campaign": campaign.ref},
-        now=now,
-    )
-    taken = perk_inventory_take_up_to(perk_id=perk.pk, count=len(issued)) if issued else 0
+    taken = perk_inventory_take_up_to(perk_id=campaign.perk_id, count=len(issued)) if issued else 0
     if taken < len(issued):
-        beyond = issued[taken:]
-        Voucher.objects.filter(campaign=campaign, member_id__in=beyond).delete()
-        Notification.objects.filter(dedupe_key__in=[f"{dedupe_prefix}{pk}" for pk in beyond]).delete()
+        Voucher.objects.filter(campaign=campaign, member_id__in=issued[taken:]).delete()
     return taken
 
 

@@ -7,13 +7,22 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from loyalty.members.models import Dimension, Locale, LookupPurpose
+from loyalty.members.models import Dimension, Locale, LookupPurpose, Notification
 from loyalty.members.services import consent_set, member_lookup_record
 from loyalty.points.selectors import points_statement
 from loyalty.points.services import Purchase, points_earn_purchases
 from loyalty.scoring.models import AppealStatus
 from loyalty.scoring.services import ScoreEventInput, score_events_record, score_recompute
-from tests.factories import HoldFactory, JoinedMemberFactory, UserFactory
+from perks.merchants.permissions import Role
+from perks.vouchers.campaigns.services import campaign_chunk_issue, campaign_create, campaign_plan
+from tests.factories import (
+    HoldFactory,
+    JoinedMemberFactory,
+    MerchantFactory,
+    PerkFactory,
+    StaffFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +204,21 @@ def test_messages_are_written_out_for_the_member(signed_in, member):
 
     assert "Swift Car Rental paused some of its perks for you." in page
     assert "hold_placed" not in page
+
+
+def test_a_voucher_a_campaign_sent_is_among_the_members_messages(signed_in, member):
+    JoinedMemberFactory.create()  # in the audience too: their voucher is no message to this member
+    HoldFactory.create(member=member, merchant_name="Swift Car Rental")
+    merchant = MerchantFactory.create(name="Lotus Coffee")
+    perk = PerkFactory.create(merchant=merchant, title="A free flat white")
+    owner = StaffFactory.create(merchant=merchant, role=Role.OWNER).user
+    campaign = campaign_create(merchant=merchant, actor=owner, perk=perk, min_tier=member.standing.tier.slug)
+    for chunk_id in campaign_plan(campaign_id=campaign.pk):
+        campaign_chunk_issue(chunk_id=chunk_id)
+
+    page = signed_in.get(reverse("app:privacy")).content.decode()
+
+    sent = "Lotus Coffee sent you a voucher: A free flat white. It is in your wallet."
+    assert page.count(sent) == 1
+    assert page.index(sent) < page.index("Swift Car Rental paused some of its perks for you.")  # newest first
+    assert not Notification.objects.filter(member=member, kind="voucher_received").exists()
