@@ -14,6 +14,7 @@ urlpatterns = [
     path("consents/", views.consents, name="consents"),
     path("points/", views.points, name="points"),
     path("privacy/", views.privacy, name="privacy"),
+    path("privacy/export.json", views.privacy_export, name="privacy-export"),
     path("pass/", views.member_pass, name="pass"),
     path("perks/", wallet.perks, name="perks"),
     path("perks/<str:ref>/claim", wallet.perk_claim, name="perk-claim"),

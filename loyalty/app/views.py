@@ -6,13 +6,14 @@ services; a refusal is shown on the page, in the member's language where the dom
 import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.app.access import MemberRequest, member_required
+from loyalty.app.export import member_export
 from loyalty.app.forms import AppealForm, ConsentForm, StatementPageForm
 from loyalty.app.notices import notices_of
 from loyalty.core.errors import DomainError
@@ -144,3 +145,13 @@ def member_pass(request: MemberRequest) -> HttpResponse:
     qr_svg = segno.make(token, error="m").svg_inline(scale=5, dark="#1d2330")
     template = "app/_pass_qr.html" if request.htmx else "app/pass.html"  # type: ignore[attr-defined]
     return render(request, template, {"qr_svg": qr_svg})
+
+
+@require_GET
+@member_required
+def privacy_export(request: MemberRequest) -> HttpResponse:
+    """Everything held about the member, as a JSON file to keep (never cached on the way)."""
+    response = JsonResponse(member_export(member=request.member), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="perkline-{request.member.ref}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
