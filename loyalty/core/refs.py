@@ -7,6 +7,9 @@ objects exist or letting anyone guess a neighbour's.
 
 import base64
 import secrets
+from functools import partial
+
+from django.db import models
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 REF_LENGTH = 20
@@ -36,3 +39,10 @@ def new_refs(prefix: str, count: int) -> list[str]:
 
 def ref_field_length(prefix: str) -> int:
     return len(prefix) + 1 + REF_LENGTH
+
+
+def ref_field(prefix: str) -> models.CharField:
+    """The model field of a public ref: unique, set once when the row is made, never edited."""
+    return models.CharField(
+        max_length=ref_field_length(prefix), unique=True, editable=False, default=partial(new_ref, prefix)
+    )

@@ -1,11 +1,9 @@
-from functools import partial
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import new_ref, ref_field_length
+from loyalty.core.refs import ref_field
 
 MEMBER_REF_PREFIX = "mem"
 
@@ -27,12 +25,7 @@ class Locale(models.TextChoices):
 
 class Member(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member")
-    ref = models.CharField(
-        max_length=ref_field_length(MEMBER_REF_PREFIX),
-        unique=True,
-        editable=False,
-        default=partial(new_ref, MEMBER_REF_PREFIX),
-    )
+    ref = ref_field(MEMBER_REF_PREFIX)
     display_name = models.CharField(max_length=100, blank=True)
     locale = models.CharField(max_length=8, choices=Locale.choices, default=Locale.ENGLISH)
     email_verified = models.BooleanField(default=False)

@@ -1,5 +1,4 @@
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import models
@@ -7,7 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import new_ref, ref_field_length
+from loyalty.core.refs import ref_field
 from loyalty.members.models import Dimension, Member
 
 SCORE_MIN = 350
@@ -295,12 +294,7 @@ class Hold(models.Model):
     `obligation_settled` event names its obligation, on appeal, or at its expiry at the latest.
     """
 
-    ref = models.CharField(
-        max_length=ref_field_length(HOLD_REF_PREFIX),
-        unique=True,
-        editable=False,
-        default=partial(new_ref, HOLD_REF_PREFIX),
-    )
+    ref = ref_field(HOLD_REF_PREFIX)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="holds")
     merchant_ref = models.CharField(max_length=32)
     merchant_name = models.CharField(max_length=200)

@@ -1,12 +1,10 @@
-from functools import partial
-
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import new_ref, ref_field_length
+from loyalty.core.refs import ref_field
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
 from perks.merchants.models import Merchant
 
@@ -46,12 +44,7 @@ class Perk(models.Model):
     UPDATE; the database refuses it past `inventory`.
     """
 
-    ref = models.CharField(
-        max_length=ref_field_length(PERK_REF_PREFIX),
-        unique=True,
-        editable=False,
-        default=partial(new_ref, PERK_REF_PREFIX),
-    )
+    ref = ref_field(PERK_REF_PREFIX)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="perks")
     type = models.CharField(max_length=16, choices=PerkType.choices)
     params = models.JSONField(encoder=DjangoJSONEncoder)

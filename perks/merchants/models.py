@@ -1,5 +1,4 @@
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -8,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import new_ref, ref_field_length
+from loyalty.core.refs import ref_field
 from perks.merchants.permissions import Role
 
 MERCHANT_REF_PREFIX = "mch"
@@ -16,12 +15,6 @@ LOCATION_REF_PREFIX = "loc"
 ENDPOINT_REF_PREFIX = "whe"
 EVENT_REF_PREFIX = "evt"
 DELIVERY_REF_PREFIX = "whd"
-
-
-def _ref_field(prefix: str) -> models.CharField:
-    return models.CharField(
-        max_length=ref_field_length(prefix), unique=True, editable=False, default=partial(new_ref, prefix)
-    )
 
 
 class Category(models.TextChoices):
@@ -42,7 +35,7 @@ class MerchantStatus(models.TextChoices):
 
 
 class Merchant(models.Model):
-    ref = _ref_field(MERCHANT_REF_PREFIX)
+    ref = ref_field(MERCHANT_REF_PREFIX)
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=64, unique=True)
     category = models.CharField(max_length=16, choices=Category.choices)
@@ -60,7 +53,7 @@ class Merchant(models.Model):
 class Location(models.Model):
     """A place where vouchers are honoured; `code` is what a cashier sees and types."""
 
-    ref = _ref_field(LOCATION_REF_PREFIX)
+    ref = ref_field(LOCATION_REF_PREFIX)
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(max_length=120)
     address = models.CharField(max_length=300, blank=True)
@@ -125,7 +118,7 @@ class ApiKey(models.Model):
 class WebhookEndpoint(models.Model):
     """Where a merchant wants events POSTed. The secret signs them, so it is kept to sign."""
 
-    ref = _ref_field(ENDPOINT_REF_PREFIX)
+    ref = ref_field(ENDPOINT_REF_PREFIX)
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500)
     event_types = models.JSONField(default=list)
@@ -146,7 +139,7 @@ class WebhookEndpoint(models.Model):
 class WebhookEvent(models.Model):
     """Something that happened at a merchant, as its endpoints receive it."""
 
-    ref = _ref_field(EVENT_REF_PREFIX)
+    ref = ref_field(EVENT_REF_PREFIX)
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhook_events")
     type = models.CharField(max_length=64)
     data = models.JSONField(encoder=DjangoJSONEncoder)
@@ -181,7 +174,7 @@ class WebhookDelivery(models.Model):
     last put on the queue, so the sweeper does not queue it again while it waits there.
     """
 
-    ref = _ref_field(DELIVERY_REF_PREFIX)
+    ref = ref_field(DELIVERY_REF_PREFIX)
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)

@@ -6,15 +6,13 @@ together never exceed `uses_allowed`, and the database refuses any row that woul
 Redemptions, their reversals and usage records are append-only rows.
 """
 
-from functools import partial
-
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import new_ref, ref_field_length
+from loyalty.core.refs import ref_field
 from loyalty.members.models import Member
 from loyalty.scoring.models import Tier
 from perks.catalog.models import Perk
@@ -26,12 +24,6 @@ RESERVATION_REF_PREFIX = "rsv"
 CAMPAIGN_REF_PREFIX = "cmp"
 BATCH_REF_PREFIX = "bat"
 CLAIM_KEY_MAX_LENGTH = 255
-
-
-def _ref_field(prefix: str) -> models.CharField:
-    return models.CharField(
-        max_length=ref_field_length(prefix), unique=True, editable=False, default=partial(new_ref, prefix)
-    )
 
 
 def _money_field() -> models.DecimalField:
@@ -62,7 +54,7 @@ class CampaignStatus(models.TextChoices):
 class Campaign(models.Model):
     """One perk to every member of an audience, issued by Celery in chunks of members."""
 
-    ref = _ref_field(CAMPAIGN_REF_PREFIX)
+    ref = ref_field(CAMPAIGN_REF_PREFIX)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="campaigns")
     perk = models.ForeignKey(Perk, on_delete=models.PROTECT, related_name="campaigns")
     audience_min_tier = models.ForeignKey(
@@ -212,7 +204,7 @@ class Reservation(models.Model):
     """One use of a voucher held for a checkout in progress, until it is consumed by a
     redemption, released, or its time runs out."""
 
-    ref = _ref_field(RESERVATION_REF_PREFIX)
+    ref = ref_field(RESERVATION_REF_PREFIX)
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="reservations")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(
@@ -253,7 +245,7 @@ class RedemptionChannel(models.TextChoices):
 class Redemption(models.Model):
     """One use of a voucher, with the benefit it gave, as computed at that moment."""
 
-    ref = _ref_field(REDEMPTION_REF_PREFIX)
+    ref = ref_field(REDEMPTION_REF_PREFIX)
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="redemptions")
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -347,7 +339,7 @@ class BatchStatus(models.TextChoices):
 class RedemptionBatch(models.Model):
     """Redemptions a POS made while offline, applied one by one in the background."""
 
-    ref = _ref_field(BATCH_REF_PREFIX)
+    ref = ref_field(BATCH_REF_PREFIX)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="redemption_batches")
     status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     created_by = models.CharField(max_length=120)
