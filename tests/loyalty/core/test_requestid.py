@@ -51,7 +51,7 @@ def test_json_log_lines_name_the_request(settings):
 def test_a_task_enqueued_by_a_request_runs_under_its_request_id(celery_worker):
     token = current_request_id.set("request-42abc")
     try:
-        result = report_request_id.delay()
+        result = report_request_id.apply_async(ignore_result=False)
     finally:
         current_request_id.reset(token)
 

@@ -116,7 +116,7 @@ def test_the_daily_task_runs_on_a_real_worker(celery_worker):
     long_ago = datetime.now(UTC) - timedelta(days=800)
     earn(member.pk, 25, occurred_at=long_ago)
 
-    outcome = expire_due.delay().get(timeout=30)
+    outcome = expire_due.apply_async(ignore_result=False).get(timeout=30)
 
     assert outcome["points"] == 25
     assert points_balance(member=member) == 0

@@ -226,7 +226,7 @@ def test_the_purge_job_runs_on_a_worker(partner, celery_worker):
 
     partner.post("/perks", PERK, idempotency_key=KEY)
     with time_machine.travel(timezone.now() + RETENTION + timedelta(hours=1), tick=True):
-        assert purge_task.delay().get(timeout=30) == 1
+        assert purge_task.apply_async(ignore_result=False).get(timeout=30) == 1
 
     assert not IdempotencyRecord.objects.exists()
 

@@ -80,7 +80,12 @@ def test_reaching_a_tier_issues_its_auto_perks_once_through_the_worker(celery_wo
     reach(member, "platinum", "silver")  # two tiers at once: both perks crossed
 
     wait_until(lambda: Voucher.objects.filter(member=member).count() == 2)
-    assert vouchers_auto_issue_task.delay(member.pk, "platinum", "silver").get(timeout=WAIT_SECONDS) == 0
+    assert (
+        vouchers_auto_issue_task.apply_async((member.pk, "platinum", "silver"), ignore_result=False).get(
+            timeout=WAIT_SECONDS
+        )
+        == 0
+    )
     vouchers = Voucher.objects.filter(member=member)
     assert {v.perk_id for v in vouchers} == {gold.pk, platinum.pk}
     assert {v.source for v in vouchers} == {VoucherSource.AUTO}

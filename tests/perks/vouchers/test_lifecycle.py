@@ -121,8 +121,8 @@ def test_the_expiry_tasks_run_on_a_real_worker(celery_worker, merchant, perk, me
         created_at=lapsed, expires_at=lapsed + timedelta(minutes=1)
     )
 
-    assert expire_due.delay().get(timeout=30) == 1
-    assert reservations_expire_due_task.delay().get(timeout=30) == 1
+    assert expire_due.apply_async(ignore_result=False).get(timeout=30) == 1
+    assert reservations_expire_due_task.apply_async(ignore_result=False).get(timeout=30) == 1
 
     assert Voucher.objects.get(pk=stale.pk).status == VoucherStatus.EXPIRED
     assert Voucher.objects.get(pk=voucher.pk).uses_reserved == 0

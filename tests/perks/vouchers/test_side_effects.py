@@ -80,7 +80,12 @@ def test_a_real_worker_runs_them_after_commit_and_a_second_run_changes_nothing(
 
         redemption = voucher_redeem(merchant=merchant, actor=key, code=voucher.code)
         wait_until(lambda: len(receiver.received) == 1)
-        assert redemption_side_effects.delay(redemption.pk).get(timeout=WAIT_SECONDS) is False
+        assert (
+            redemption_side_effects.apply_async((redemption.pk,), ignore_result=False).get(
+                timeout=WAIT_SECONDS
+            )
+            is False
+        )
 
     assert UsageRecord.objects.filter(redemption=redemption).count() == 1
     assert WebhookDelivery.objects.filter(event__type="voucher.redeemed").count() == 1
