@@ -9,26 +9,6 @@ from perks.catalog import services
 from perks.catalog.models import Perk, PerkStatus
 from perks.merchants.adminkit import ServiceAdmin, ServiceForm, operator, run_for_each
 
-# The editable fields, in the order a person fills them in.
-EDITABLE = (
-    "title",
-    "description",
-    "params",
-    "min_tier",
-    "min_score",
-    "hold_free_days",
-    "points_cost",
-    "valid_from",
-    "valid_until",
-    "inventory",
-    "per_member_limit",
-    "limit_period",
-    "uses_per_voucher",
-    "voucher_ttl_days",
-    "auto_issue",
-)
-assert set(EDITABLE) == services.EDITABLE_FIELDS
-
 
 def _service_values(data: dict[str, Any], fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """The form's values as the services take them: a tier by its slug."""
@@ -43,10 +23,10 @@ class PerkAddForm(ServiceForm):
 
     class Meta:
         model = Perk
-        fields = ("merchant", "type", "status", *EDITABLE)
+        fields = ("merchant", "type", "status", *services.EDITABLE_FIELDS)
 
     def perform(self, data: dict[str, Any]) -> Model:
-        values = _service_values(data, EDITABLE)
+        values = _service_values(data, services.EDITABLE_FIELDS)
         return services.perk_create(
             merchant=data["merchant"], actor=self.actor, type=data["type"], status=data["status"], **values
         )
@@ -57,10 +37,10 @@ class PerkChangeForm(ServiceForm):
 
     class Meta:
         model = Perk
-        fields = EDITABLE
+        fields = services.EDITABLE_FIELDS
 
     def perform(self, data: dict[str, Any]) -> Model:
-        changed = [field for field in self.changed_data if field in EDITABLE]
+        changed = [field for field in self.changed_data if field in services.EDITABLE_FIELDS]
         perk = services.perk_update(
             perk=self.instance, actor=self.actor, changes=_service_values(data, changed)
         )

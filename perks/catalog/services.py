@@ -20,24 +20,23 @@ from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require, audit_record
 from perks.merchants.tasks import image_files_delete, image_renditions_make
 
-EDITABLE_FIELDS = frozenset(
-    {
-        "title",
-        "description",
-        "params",
-        "min_tier",
-        "min_score",
-        "hold_free_days",
-        "points_cost",
-        "valid_from",
-        "valid_until",
-        "inventory",
-        "per_member_limit",
-        "limit_period",
-        "uses_per_voucher",
-        "voucher_ttl_days",
-        "auto_issue",
-    }
+# The fields a perk may change after it is made, in the order a person fills them in.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "params",
+    "min_tier",
+    "min_score",
+    "hold_free_days",
+    "points_cost",
+    "valid_from",
+    "valid_until",
+    "inventory",
+    "per_member_limit",
+    "limit_period",
+    "uses_per_voucher",
+    "voucher_ttl_days",
+    "auto_issue",
 )
 MAX_HOLD_FREE_DAYS = 730
 MAX_POINTS_COST = 10_000_000
@@ -105,7 +104,7 @@ def perk_create(
 def perk_update(*, perk: Perk, actor: Actor, changes: Mapping[str, Any]) -> Perk:
     """Change some of a perk's editable fields (its type never changes); archived perks are final."""
     actor_require(actor=actor, merchant=perk.merchant, permission=Permission.PERKS_MANAGE)
-    unknown = sorted(set(changes) - EDITABLE_FIELDS)
+    unknown = sorted(set(changes).difference(EDITABLE_FIELDS))
     if unknown:
         raise Invalid(f"{unknown[0]} cannot be changed.", param=unknown[0])
     with transaction.atomic():
