@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
@@ -22,6 +23,21 @@ def attempt(request: HttpRequest, action: Callable[[], T], success: str) -> T | 
         return None
     messages.success(request, success)
     return result
+
+
+def form_create(
+    request: HttpRequest,
+    form_class: type[forms.Form],
+    create: Callable[[dict[str, Any]], T],
+    success: str,
+) -> tuple[forms.Form, T | None]:
+    """A form that makes one thing: bound to a POST, the thing made from its cleaned data
+    (None if the form or the service refused), and a blank form again once it is made."""
+    form = form_class(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return form, None
+    created = attempt(request, lambda: create(form.cleaned_data), success)
+    return (form if created is None else form_class()), created
 
 
 def page_of(request: HttpRequest, items: Any) -> Page:

@@ -30,7 +30,7 @@ from perks.merchants.services import (
 )
 from perks.portal.access import StaffRequest, staff_required
 from perks.portal.forms import ApiKeyForm, WebhookEndpointForm
-from perks.portal.pages import attempt, page_of
+from perks.portal.pages import attempt, form_create, page_of
 
 
 class LoginView(auth_views.LoginView):
@@ -77,21 +77,14 @@ def perk_status(request: StaffRequest, ref: str) -> HttpResponse:
 @staff_required
 def keys(request: StaffRequest) -> HttpResponse:
     """Keys are listed by prefix; a new key's secret is shown on this response only."""
-    form = ApiKeyForm(request.POST or None)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        created = attempt(
-            request,
-            lambda: api_key_create(
-                merchant=request.merchant,
-                actor=request.user,
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-            ),
-            "Key created. Copy it now: it will not be shown again.",
-        )
-        if created is not None:
-            form = ApiKeyForm()
+    form, created = form_create(
+        request,
+        ApiKeyForm,
+        lambda data: api_key_create(
+            merchant=request.merchant, actor=request.user, name=data["name"], scopes=data["scopes"]
+        ),
+        "Key created. Copy it now: it will not be shown again.",
+    )
     return render(
         request,
         "portal/keys.html",
@@ -110,21 +103,14 @@ def key_revoke(request: StaffRequest, prefix: str) -> HttpResponse:
 @never_cache
 @staff_required
 def webhooks(request: StaffRequest) -> HttpResponse:
-    form = WebhookEndpointForm(request.POST or None)
-    created = None
-    if request.method == "POST" and form.is_valid():
-        created = attempt(
-            request,
-            lambda: webhook_endpoint_create(
-                merchant=request.merchant,
-                actor=request.user,
-                url=form.cleaned_data["url"],
-                event_types=form.cleaned_data["event_types"],
-            ),
-            "Endpoint added. Copy its signing secret now: it will not be shown again.",
-        )
-        if created is not None:
-            form = WebhookEndpointForm()
+    form, created = form_create(
+        request,
+        WebhookEndpointForm,
+        lambda data: webhook_endpoint_create(
+            merchant=request.merchant, actor=request.user, url=data["url"], event_types=data["event_types"]
+        ),
+        "Endpoint added. Copy its signing secret now: it will not be shown again.",
+    )
     deliveries = webhook_deliveries_of_merchant(merchant=request.merchant).order_by("-created_at", "-id")
     return render(
         request,
