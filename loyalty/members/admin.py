@@ -7,19 +7,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
+from loyalty.core.adminkit import ReadOnlyInline
 from loyalty.members.models import Consent, ConsentChange, Member, MemberLookup
 from loyalty.scoring.admin import score_history_table, standing_summary, tier_history_table
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ConsentInline(ReadOnlyInline):

@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from loyalty.core.adminkit import ReadOnlyAdmin, ReadOnlyInline
 from loyalty.core.errors import DomainError
 from loyalty.points.models import (
     Account,
@@ -29,17 +30,6 @@ from loyalty.points.models import (
 )
 from loyalty.points.reasons import reason_text
 from loyalty.points.services import points_adjust
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class VersionAdmin(admin.ModelAdmin):
@@ -144,15 +134,9 @@ class AccountAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/points/adjust.html", context)
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyInline):
     model = Posting
     fields = ("account", "amount")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(PointsTransaction)

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from loyalty.core.adminkit import ReadOnlyAdmin, ReadOnlyInline
 from loyalty.core.errors import DomainError
 from loyalty.members.models import Member
 from loyalty.scoring import explain
@@ -31,17 +32,6 @@ from loyalty.scoring.selectors import score_history, standing_of, tier_history
 from loyalty.scoring.services import hold_appeal_decide, tier_bands_check, tier_save
 
 HISTORY_SHOWN = 20
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class TierForm(forms.ModelForm):
@@ -114,21 +104,14 @@ class MemberStandingAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class HoldAuditInline(admin.TabularInline):
+class HoldAuditInline(ReadOnlyInline):
     model = HoldAuditEntry
     fields = ["at", "action", "actor", "note"]
-    readonly_fields = ["at", "action", "actor", "note"]
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class HoldAppealInline(HoldAuditInline):
     model = HoldAppeal  # type: ignore[assignment]
     fields = ["filed_at", "text", "status", "decided_at", "decided_by", "decision_note"]
-    readonly_fields = ["filed_at", "text", "status", "decided_at", "decided_by", "decision_note"]
 
 
 @admin.register(Hold)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from loyalty.core.adminkit import ReadOnlyAdmin, ReadOnlyInline
 from loyalty.core.errors import DomainError
 from perks.merchants import services
 from perks.merchants.adminkit import ServiceAdmin, ServiceForm, operator, run_for_each
@@ -25,36 +26,6 @@ from perks.merchants.models import (
     WebhookEvent,
 )
 from perks.merchants.permissions import Scope
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History and logs: looked at, never edited here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    show_change_link = True
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class LocationInline(ReadOnlyInline):
