@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from loyalty.points.models import Account, AccountKind, PointsLot, Posting
-from loyalty.points.services import Purchase, points_earn_purchases
+from loyalty.members.models import Member
+from loyalty.points.models import Account, AccountKind, PointsLot, PointsTransaction, Posting
+from loyalty.points.services import Purchase, points_earn_purchases, points_spend
 from tests.factories import EarnRuleFactory, PurchaseFactory
 
 TEST_MERCHANT = "mch_testcoffee0000000000"
@@ -47,3 +48,18 @@ def earn(member_id: int, points: int, **purchase: object) -> None:
         purchases=[bought],
     )
     assert result.earned + result.duplicates == 1
+
+
+def spend(
+    member: Member, points: int, key: str = "spend-1", merchant_ref: str | None = None
+) -> PointsTransaction:
+    """The member spends `points` on a free coffee, as a perk claim would."""
+    return points_spend(
+        member=member,
+        points=points,
+        idempotency_key=key,
+        reason_code="perk_claim",
+        reason_params={"perk_title": "Free coffee"},
+        merchant_ref=merchant_ref,
+        actor=f"member:{member.ref}",
+    )

@@ -4,9 +4,9 @@ from loyalty.core.errors import Invalid
 from loyalty.points.errors import AlreadyReversed, IdempotencyKeyReused, NotReversible
 from loyalty.points.models import PointsLot, PointsTransaction, TransactionKind
 from loyalty.points.selectors import points_balance
-from loyalty.points.services import merchant_account_for, points_spend, points_transaction_reverse
+from loyalty.points.services import merchant_account_for, points_transaction_reverse
 from tests.factories import MemberFactory
-from tests.loyalty.points.ledger_checks import TEST_MERCHANT, assert_ledger_consistent, earn
+from tests.loyalty.points.ledger_checks import TEST_MERCHANT, assert_ledger_consistent, earn, spend
 
 pytestmark = pytest.mark.django_db
 
@@ -14,17 +14,6 @@ pytestmark = pytest.mark.django_db
 def reverse(transaction, key="reverse-1", note="Refunded"):
     return points_transaction_reverse(
         transaction=transaction, idempotency_key=key, note=note, actor="operator:test"
-    )
-
-
-def spend(member, points, key="spend-1"):
-    return points_spend(
-        member=member,
-        points=points,
-        idempotency_key=key,
-        reason_code="perk_claim",
-        reason_params={"perk_title": "Free coffee"},
-        actor="member:x",
     )
 
 

@@ -7,23 +7,11 @@ from loyalty.core.errors import Invalid
 from loyalty.points.errors import InsufficientPoints
 from loyalty.points.models import Account, LotMovement, PlatformAccount, PointsLot, PointsTransaction
 from loyalty.points.selectors import points_balance
-from loyalty.points.services import merchant_account_for, platform_account, points_spend
+from loyalty.points.services import merchant_account_for, platform_account
 from tests.factories import MemberFactory
-from tests.loyalty.points.ledger_checks import assert_ledger_consistent, earn
+from tests.loyalty.points.ledger_checks import assert_ledger_consistent, earn, spend
 
 pytestmark = pytest.mark.django_db
-
-
-def spend(member, points, key="spend-1", merchant_ref=None):
-    return points_spend(
-        member=member,
-        points=points,
-        idempotency_key=key,
-        reason_code="perk_claim",
-        reason_params={"perk_title": "Free coffee"},
-        merchant_ref=merchant_ref,
-        actor=f"member:{member.ref}",
-    )
 
 
 def test_spending_takes_the_oldest_lots_first_and_records_them():
