@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 CHROMIUM_FLAGS = [
@@ -42,3 +42,11 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def sign_in(page: Page, login_url: str, email: str, password: str) -> None:
+    """Sign in through a login page as a person would: the app's and the portal's are alike."""
+    page.goto(login_url)
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

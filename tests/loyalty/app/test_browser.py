@@ -8,6 +8,7 @@ from loyalty.points.services import points_adjust
 from perks.vouchers.codes import code_format
 from perks.vouchers.models import Voucher
 from tests.factories import JoinedMemberFactory, PerkFactory, UserFactory
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"
@@ -19,10 +20,7 @@ def test_a_member_claims_a_free_coffee_and_shows_its_qr_code(browser_page: Page,
     PerkFactory.create(title="Free flat white", points_cost=120)
     page = browser_page
 
-    page.goto(f"{live_server.url}/app/login/")
-    page.get_by_label("E-mail").fill("mei@example.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, f"{live_server.url}/app/login/", "mei@example.test", PASSWORD)
     page.get_by_role("link", name="Perks").click()
     offer = page.locator("section.card", has_text="Free flat white")
     offer.get_by_role("button", name="Claim").click()

@@ -9,6 +9,7 @@ from perks.vouchers.codes import code_format
 from perks.vouchers.models import Redemption, RedemptionChannel
 from perks.vouchers.services import voucher_issue
 from tests.factories import JoinedMemberFactory, PerkFactory, StaffFactory, UserFactory
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"
@@ -24,10 +25,7 @@ def test_a_cashier_checks_and_redeems_a_voucher_at_the_counter(browser_page: Pag
     typed = code_format(voucher.code).replace("-", " ").lower()
     page = browser_page
 
-    page.goto(f"{live_server.url}/portal/login/")
-    page.get_by_label("E-mail").fill("till@example.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, f"{live_server.url}/portal/login/", "till@example.test", PASSWORD)
     page.get_by_role("link", name="Counter").click()
     page.get_by_label("Voucher code").fill(typed)
     page.get_by_role("button", name="Check").click()
