@@ -1,14 +1,8 @@
 import pytest
 
-from perks.merchants.permissions import Role
-from tests.factories import MerchantFactory, StaffFactory
+from tests.factories import MerchantFactory
 
 
 @pytest.fixture
 def merchant(db):
     return MerchantFactory.create(category="car_rental")
-
-
-@pytest.fixture
-def owner(merchant):
-    return StaffFactory.create(merchant=merchant, role=Role.OWNER).user

@@ -2,25 +2,15 @@ import pytest
 
 from loyalty.points.models import PlatformAccount
 from loyalty.points.services import platform_account, points_post, wallet_for_member
-from perks.merchants.permissions import Role, Scope
+from perks.merchants.permissions import Scope
 from perks.merchants.services import api_key_create
 from perks.vouchers.services import voucher_issue
-from tests.factories import JoinedMemberFactory, MerchantFactory, PerkFactory, StaffFactory
+from tests.factories import JoinedMemberFactory, MerchantFactory, PerkFactory
 
 
 @pytest.fixture
 def merchant(db):
     return MerchantFactory.create(name="Blue Bottle")
-
-
-@pytest.fixture
-def owner(merchant):
-    return StaffFactory.create(merchant=merchant, role=Role.OWNER).user
-
-
-@pytest.fixture
-def cashier(merchant):
-    return StaffFactory.create(merchant=merchant, role=Role.CASHIER).user
 
 
 @pytest.fixture
