@@ -65,8 +65,7 @@ def run(scale: str) -> BenchResult:
                 warmup=config["warmup"],
             )
     for result in (floor, peak, steady):
-        if set(result.statuses) != {200} or result.errors:
-            raise RuntimeError(f"not every request succeeded: {result.summary()}")
+        result.require(200)
     return BenchResult(
         name="api_merchant",
         metric="GET /api/v1/merchant requests per second (closed loop, keep-alive)",

@@ -62,6 +62,11 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
 
+    def require(self, status: int) -> None:
+        """Raise unless every request answered `status`: a figure from failures means nothing."""
+        if set(self.statuses) != {status} or self.errors:
+            raise RuntimeError(f"not every request succeeded: {self.summary()}")
+
     def summary(self) -> str:
         return (
             f"{self.mode}: {self.rps:,.0f} req/s over {self.seconds:.0f} s, p50 {self.p50_ms:.1f} ms, "
