@@ -17,6 +17,11 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "scoring-downgrade-due": {"task": "scoring.downgrade_due", "schedule": crontab(hour=3, minute=30)},
     "scoring-expire-holds": {"task": "scoring.expire_holds", "schedule": crontab(minute="*/5")},
     "members-purge-passes": {"task": "members.purge_passes", "schedule": crontab(hour=4, minute=15)},
+    # Redemptions whose side effects are still due after a crash lost their wake-up.
+    "vouchers-redemption-side-effects-due": {
+        "task": "vouchers.redemption_side_effects_due",
+        "schedule": 60.0,
+    },
     # Campaigns whose worker died holding their messages: their pending chunks queued again.
     "vouchers-campaigns-resume": {"task": "vouchers.campaigns_resume", "schedule": 60.0},
     # Idempotency-Key records past their 24 hours of replay.

@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
+from loyalty.core.rows import Columns, row_insert
 from perks.api.errors import IdempotencyKeyReused, IdempotencyRequestInProgress
 from perks.api.models import IdempotencyRecord
 from perks.merchants.models import Merchant
@@ -102,7 +103,7 @@ def _once(
     with transaction.atomic():
         if not _lock(merchant.pk, key):
             raise IdempotencyRequestInProgress()
-        record = IdempotencyRecord.objects.filter(merchant=merchant, key=key).first()
+        record = _record(merchant.pk, key)
         if record is not None and record.created_at > timezone.now() - RETENTION:
             if record.request_hash != fingerprint:
                 raise IdempotencyKeyReused(param=HEADER)
@@ -111,14 +112,16 @@ def _once(
             record.delete()
         status, body = _run_in_savepoint(view, run)
         if status < 500:
-            IdempotencyRecord.objects.create(
-                merchant=merchant,
-                key=key,
-                request_method=request.method or "",
-                request_path=request.path,
-                request_hash=fingerprint,
-                response_status=status,
-                response_body=body,
+            row_insert(
+                IdempotencyRecord(
+                    merchant=merchant,
+                    key=key,
+                    request_method=request.method or "",
+                    request_path=request.path,
+                    request_hash=fingerprint,
+                    response_status=status,
+                    response_body=body,
+                )
             )
     return _response(status, body, replayed=False)
 
@@ -133,6 +136,21 @@ def _lock(merchant_id: int, key: str) -> bool:
         )
         (acquired,) = cursor.fetchone()
     return bool(acquired)
+
+
+# Every POST reads and writes one record: both written out, as they run on every write.
+_RECORD = Columns(IdempotencyRecord, "r")
+_RECORD_SQL = (
+    f"SELECT {_RECORD.select()} FROM {_RECORD.table}"  # noqa: S608 (names from the model, values bound)
+    f" WHERE {_RECORD.col('merchant')} = %s AND {_RECORD.col('key')} = %s"
+)
+
+
+def _record(merchant_id: int, key: str) -> IdempotencyRecord | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL, [merchant_id, key])
+        row = cursor.fetchone()
+    return _RECORD.instance(row, 0, connection) if row is not None else None
 
 
 def _run_in_savepoint(view: IdempotentView, run: Callable[[], HttpResponseBase]) -> tuple[int, str]:

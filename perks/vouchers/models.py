@@ -260,10 +260,18 @@ class Redemption(models.Model):
     actor = models.CharField(max_length=120)
     occurred_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Redemptions are the outbox of their side effects (usage, webhook, notification):
+    # empty until they are applied (perks.vouchers.services.side_effects).
+    side_effects_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["merchant", "-created_at", "-id"])]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at", "-id"]),
+            models.Index(
+                fields=["id"], condition=Q(side_effects_at=None), name="redemption_side_effects_due"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(channel__in=RedemptionChannel.values), name="redemption_channel_known"

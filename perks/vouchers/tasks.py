@@ -16,11 +16,11 @@ def _task(name: str) -> Callable[[Callable[P, R]], DjangoTask[P, R]]:
     return cast(Callable[[Callable[P, R]], DjangoTask[P, R]], shared_task(name=name))
 
 
-@_task("vouchers.redemption_side_effects")
-def redemption_side_effects(redemption_id: int) -> bool:
-    from perks.vouchers.services.side_effects import redemption_side_effects_apply
+@_task("vouchers.redemption_side_effects_due")
+def redemption_side_effects_due() -> int:
+    from perks.vouchers.services.side_effects import redemption_side_effects_due as apply_due
 
-    return redemption_side_effects_apply(redemption_id=redemption_id)
+    return apply_due()
 
 
 @_task("vouchers.reversal_side_effects")

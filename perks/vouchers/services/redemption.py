@@ -13,11 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid
+from loyalty.core.rows import row_insert
 from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record
 from loyalty.scoring.selectors import Standing, standing_from
@@ -40,7 +41,7 @@ from perks.vouchers.errors import (
     VoucherReserved,
     VoucherRevoked,
 )
-from perks.vouchers.locks import VOUCHER_USE_RELATED, voucher_lock, voucher_lock_by_pk
+from perks.vouchers.locks import voucher_for_use, voucher_lock, voucher_lock_by_pk
 from perks.vouchers.models import (
     Redemption,
     RedemptionChannel,
@@ -51,7 +52,8 @@ from perks.vouchers.models import (
     VoucherStatus,
 )
 from perks.vouchers.services.actors import actor_label
-from perks.vouchers.tasks import redemption_side_effects, reversal_side_effects
+from perks.vouchers.services.side_effects import redemption_side_effects_nudge
+from perks.vouchers.tasks import reversal_side_effects
 
 TTL_SECONDS_MIN, TTL_SECONDS_MAX = 60, 3600
 NOT_FOUND = "not_found"
@@ -83,9 +85,7 @@ def voucher_validate(
         canonical = code_normalize(code)
     except UnknownCode:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
-    voucher = (
-        Voucher.objects.select_related(*VOUCHER_USE_RELATED).filter(merchant=merchant, code=canonical).first()
-    )
+    voucher = voucher_for_use(merchant_id=merchant.pk, code=canonical, lock=False)
     if voucher is None:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
     benefit = benefit_compute(
@@ -190,7 +190,7 @@ def voucher_redeem(
                 Reservation.objects.filter(pk=reservation.pk).update(
                     status=ReservationStatus.CONSUMED, ended_at=now
                 )
-            redemption = Redemption.objects.create(
+            redemption = Redemption(
                 voucher=voucher,
                 merchant=merchant,
                 location=location,
@@ -204,8 +204,9 @@ def voucher_redeem(
                 occurred_at=at,
                 created_at=now,
             )
+            row_insert(redemption)
             _lookup_record(voucher, LookupPurpose.REDEMPTION)
-            redemption_side_effects.delay_on_commit(redemption.pk)
+            transaction.on_commit(redemption_side_effects_nudge)
     # Raised once the block is left cleanly: a refusal wrote nothing to undo (at most it
     # ended a reservation whose time had run out), so it costs no savepoint and leaves a
     # caller's transaction usable.
@@ -285,15 +286,19 @@ def _refuse_if_any(voucher: Voucher, *, at: datetime, holds_reservation: bool) -
 def _use_take(voucher: Voucher, *, holds: bool, now: datetime) -> None:
     """Count one use on the locked voucher (the reservation's, when it `holds` one), and
     mirror what the UPDATE wrote on the row read: the lock kept anyone else from changing
-    it since, so no read-back is needed."""
-    last_use = Q(uses_allowed=F("uses_count") + 1)
-    room = Q(status=VoucherStatus.ISSUED) if holds else _room_left()
-    used = Voucher.objects.filter(room, pk=voucher.pk).update(
-        uses_count=F("uses_count") + 1,
-        uses_reserved=F("uses_reserved") - (1 if holds else 0),
-        status=Case(When(last_use, then=Value(VoucherStatus.REDEEMED)), default=F("status")),
-        status_changed_at=Case(When(last_use, then=Value(now)), default=F("status_changed_at")),
-    )
+    it since, so no read-back is needed. Written out, as the lock query is: the ORM's form
+    (conditions and CASEs) took longer to compile than to run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _USE_TAKE_HELD if holds else _USE_TAKE,
+            [
+                VoucherStatus.REDEEMED,
+                connection.ops.adapt_datetimefield_value(now),
+                voucher.pk,
+                VoucherStatus.ISSUED,
+            ],
+        )
+        used = cursor.rowcount
     if not used:  # the lock makes this unreachable; the condition is the database's word
         raise VoucherAlreadyRedeemed()
     voucher.uses_count += 1
@@ -301,6 +306,21 @@ def _use_take(voucher: Voucher, *, holds: bool, now: datetime) -> None:
         voucher.uses_reserved -= 1
     if voucher.uses_count == voucher.uses_allowed:
         voucher.status, voucher.status_changed_at = VoucherStatus.REDEEMED, now
+
+
+def _use_take_sql(*, holds: bool) -> str:
+    last_use = "uses_allowed = uses_count + 1"
+    room = "" if holds else " AND uses_count < uses_allowed - uses_reserved"
+    return (
+        f"UPDATE {Voucher._meta.db_table} SET uses_count = uses_count + 1,"  # noqa: S608 (names from the model)
+        f" uses_reserved = uses_reserved - {1 if holds else 0},"
+        f" status = CASE WHEN {last_use} THEN %s ELSE status END,"
+        f" status_changed_at = CASE WHEN {last_use} THEN %s ELSE status_changed_at END"
+        f" WHERE id = %s AND status = %s{room}"
+    )
+
+
+_USE_TAKE, _USE_TAKE_HELD = _use_take_sql(holds=False), _use_take_sql(holds=True)
 
 
 def _room_left() -> Q:

@@ -3,14 +3,60 @@
 The usage row is unique per (redemption, kind): whoever inserts it also writes the webhook
 event and the notification, in the same transaction, so a second run, or two at once,
 write each exactly once.
+
+Redemptions are the outbox of their side effects: each is written with `side_effects_at`
+empty, and `redemption_side_effects_due` applies every one still empty. A redemption's
+commit wakes that drain (`redemption_side_effects_nudge`) at most once every
+NUDGE_SECONDS in a process, NUDGE_SECONDS later, so the drain finds every redemption
+committed before it starts: one message a burst, not one a redemption (a redemption's
+own publish cost as much as its SQL, bench/redeem_api.py). Beat's sweep applies what a
+crash between a commit and its wake-up left behind.
 """
 
+import threading
+import time
+
 from django.db import transaction
+from django.utils import timezone
 
 from loyalty.members.notifications import notification_add
 from perks.merchants.services import webhook_emit
 from perks.vouchers.codes import code_format
 from perks.vouchers.models import Redemption, RedemptionReversal, UsageKind, UsageRecord
+from perks.vouchers.tasks import redemption_side_effects_due as drain
+
+NUDGE_SECONDS = 0.5
+DRAIN_BATCH = 200
+_nudged_at = -NUDGE_SECONDS
+_nudge_lock = threading.Lock()
+
+
+def redemption_side_effects_nudge() -> None:
+    """Called after a redemption commits: make sure a drain starts after this moment."""
+    global _nudged_at
+    now = time.monotonic()
+    with _nudge_lock:
+        if now - _nudged_at < NUDGE_SECONDS:
+            return  # the drain woken then starts after now
+        _nudged_at = now
+    drain.apply_async(countdown=NUDGE_SECONDS)
+
+
+def redemption_side_effects_due(*, batch: int = DRAIN_BATCH) -> int:
+    """Apply the side effects of every redemption still waiting for them, oldest first, a
+    batch a transaction; rows another drain holds are skipped. The number applied."""
+    applied = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Redemption.objects.select_for_update(skip_locked=True)
+                .filter(side_effects_at=None)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch]
+            )
+            applied += sum(redemption_side_effects_apply(redemption_id=pk) for pk in due)
+        if len(due) < batch:
+            return applied
 
 
 def redemption_side_effects_apply(*, redemption_id: int) -> bool:
@@ -20,6 +66,9 @@ def redemption_side_effects_apply(*, redemption_id: int) -> bool:
         "voucher__perk", "voucher__member", "merchant", "location"
     ).get(pk=redemption_id)
     with transaction.atomic():
+        Redemption.objects.filter(pk=redemption_id, side_effects_at=None).update(
+            side_effects_at=timezone.now()
+        )
         if not _usage_record(redemption, UsageKind.REDEMPTION):
             return False
         voucher = redemption.voucher

@@ -1,23 +1,27 @@
 """What follows a redemption and a reversal: one usage row, one webhook, one notification,
-however many times the task runs."""
+however many times the task runs; redemptions are the outbox their drain empties."""
 
 import json
 import time
 
 import pytest
+from kombu import Queue
 
+from loyalty.celery import app
 from loyalty.members.models import Notification
 from perks.merchants.models import WebhookDelivery, WebhookEvent
 from perks.merchants.services import webhook_endpoint_create
-from perks.vouchers.models import UsageKind, UsageRecord
+from perks.vouchers.models import Redemption, UsageKind, UsageRecord
 from perks.vouchers.services import (
     redemption_reverse,
     redemption_side_effects_apply,
     reversal_side_effects_apply,
+    side_effects,
     voucher_issue,
     voucher_redeem,
 )
-from perks.vouchers.tasks import redemption_side_effects
+from perks.vouchers.services.side_effects import redemption_side_effects_due, redemption_side_effects_nudge
+from perks.vouchers.tasks import redemption_side_effects_due as drain
 from tests.support.races import race
 from tests.support.receiver import Receiver
 
@@ -80,12 +84,7 @@ def test_a_real_worker_runs_them_after_commit_and_a_second_run_changes_nothing(
 
         redemption = voucher_redeem(merchant=merchant, actor=key, code=voucher.code)
         wait_until(lambda: len(receiver.received) == 1)
-        assert (
-            redemption_side_effects.apply_async((redemption.pk,), ignore_result=False).get(
-                timeout=WAIT_SECONDS
-            )
-            is False
-        )
+        assert drain.apply_async(ignore_result=False).get(timeout=WAIT_SECONDS) == 0
 
     assert UsageRecord.objects.filter(redemption=redemption).count() == 1
     assert WebhookDelivery.objects.filter(event__type="voucher.redeemed").count() == 1
@@ -102,3 +101,49 @@ def test_two_runs_at_once_record_once(redemption):
     assert sorted(o.value for o in outcomes) == [False, False, False, True]
     assert UsageRecord.objects.count() == 1
     assert WebhookEvent.objects.filter(type="voucher.redeemed").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_drain_applies_every_due_redemption_once_in_batches(merchant, perk, member, owner, key):
+    redemptions = []
+    for _ in range(5):
+        voucher = voucher_issue(perk=perk, member=member, actor=owner)
+        redemptions.append(voucher_redeem(merchant=merchant, actor=key, code=voucher.code))
+    redemption_side_effects_apply(redemption_id=redemptions[0].pk)  # one a task already did
+
+    assert redemption_side_effects_due(batch=2) == 4
+    assert redemption_side_effects_due(batch=2) == 0
+
+    assert not Redemption.objects.filter(side_effects_at=None).exists()
+    assert UsageRecord.objects.count() == WebhookEvent.objects.filter(type="voucher.redeemed").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_redemption_left_due_by_a_crash_is_applied_by_the_sweep(redemption):
+    assert Redemption.objects.get(pk=redemption.pk).side_effects_at is None
+
+    assert drain.apply().get() == 1
+
+    assert Redemption.objects.get(pk=redemption.pk).side_effects_at is not None
+    assert UsageRecord.objects.filter(redemption=redemption).count() == 1
+
+
+def _messages_waiting() -> int:
+    with app.connection_for_write() as connection:
+        queue = Queue(app.conf.task_default_queue).bind(connection.default_channel)
+        waiting = queue.queue_declare().message_count
+        queue.purge()
+    return waiting
+
+
+def test_a_burst_of_commits_wakes_the_drain_once_per_interval(monkeypatch):
+    monkeypatch.setattr(side_effects, "_nudged_at", -side_effects.NUDGE_SECONDS)
+    _messages_waiting()
+
+    for _ in range(50):
+        redemption_side_effects_nudge()
+    assert _messages_waiting() == 1
+
+    time.sleep(side_effects.NUDGE_SECONDS)
+    redemption_side_effects_nudge()
+    assert _messages_waiting() == 1

@@ -1,0 +1,116 @@
+"""Model instances from hand-written SQL, for the few hot paths where compiling an ORM
+query costs more than the database spends running it (a redemption: bench/redeem_api.py).
+
+`Columns(Model, alias)` writes a model's concrete columns into a SELECT list and turns its
+share of the row back into an instance, through the same converters the ORM applies, so
+one statement serves PostgreSQL and SQLite alike. Everything else stays with the ORM.
+"""
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+M = TypeVar("M", bound=models.Model)
+Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+class Columns(Generic[M]):
+    def __init__(self, model: type[M], alias: str) -> None:
+        self.model = model
+        self.alias = alias
+        self.fields = model._meta.concrete_fields
+        self._pk_index = list(self.fields).index(model._meta.pk)
+        # Converters are the connection's own methods, and connections are per thread.
+        self._converters: weakref.WeakKeyDictionary[
+            BaseDatabaseWrapper, list[tuple[int, list[Converter], Any]]
+        ]
+        self._converters = weakref.WeakKeyDictionary()
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    @property
+    def table(self) -> str:
+        """`table alias`, for a FROM or JOIN clause."""
+        return f"{self.model._meta.db_table} {self.alias}"
+
+    def col(self, name: str) -> str:
+        """One column by its field's name (`alias.column`)."""
+        return f"{self.alias}.{self.model._meta.get_field(name).column}"  # type: ignore[union-attr]
+
+    def select(self) -> str:
+        return ", ".join(f"{self.alias}.{field.column}" for field in self.fields)
+
+    def instance(self, row: Sequence[Any], start: int, connection: BaseDatabaseWrapper) -> M | None:
+        """The instance in `row[start:start + len(self)]`; None where an outer join found none."""
+        values = list(row[start : start + len(self.fields)])
+        if values[self._pk_index] is None:
+            return None
+        for index, converters, column in self._converters_for(connection):
+            value = values[index]
+            for convert in converters:
+                value = convert(value, column, connection)
+            values[index] = value
+        return self.model.from_db(connection.alias, None, values)
+
+    def _converters_for(self, connection: BaseDatabaseWrapper) -> list[tuple[int, list[Converter], Any]]:
+        connection = connections[connection.alias]  # the thread's own, not django.db.connection's proxy
+        found = self._converters.get(connection)
+        if found is None:
+            found = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.alias)
+                converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+                if converters:
+                    found.append((index, converters, column))
+            self._converters[connection] = found
+        return found
+
+
+def instances(
+    row: Sequence[Any], reads: Sequence[Columns[Any]], connection: BaseDatabaseWrapper
+) -> list[Any]:
+    """One instance (or None) for each of `reads`, in the order the SELECT list has them."""
+    found, start = [], 0
+    for columns in reads:
+        found.append(columns.instance(row, start, connection))
+        start += len(columns)
+    return found
+
+
+def row_insert(obj: models.Model) -> None:
+    """INSERT `obj` as `obj.save()` would make it (defaults, `auto_now_add`, the database's
+    representation of every value) and take its new primary key, without the ORM's compiler."""
+    connection = connections[router.db_for_write(type(obj))]
+    fields, sql = _insert_statement(type(obj), connection)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if connection.features.can_return_columns_from_insert:
+            (obj.pk,) = cursor.fetchone()
+        else:
+            obj.pk = connection.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+_Insert = tuple[list["models.Field[Any, Any]"], str]
+_INSERTS: dict[tuple[type[models.Model], str], _Insert] = {}
+
+
+def _insert_statement(model: type[models.Model], connection: BaseDatabaseWrapper) -> _Insert:
+    found = _INSERTS.get((model, connection.vendor))
+    if found is None:
+        meta, quote = model._meta, connection.ops.quote_name
+        fields = [field for field in meta.concrete_fields if field is not meta.auto_field]
+        columns = ", ".join(quote(field.column) for field in fields)
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608 (names from the model)
+            f" VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        if connection.features.can_return_columns_from_insert:
+            sql += f" RETURNING {quote(meta.pk.column)}"
+        found = _INSERTS[model, connection.vendor] = (fields, sql)
+    return found
