@@ -1,20 +1,39 @@
-"""Model instances from hand-written SQL, for the few hot paths where compiling an ORM
-query costs more than the database spends running it (a redemption: bench/redeem_api.py).
+"""Statements written out by hand, for the few hot paths where compiling an ORM query
+costs more than the database spends running it (a redemption: bench/redeem_api.py).
 
 `Columns(Model, alias)` writes a model's concrete columns into a SELECT list and turns its
 share of the row back into an instance, through the same converters the ORM applies, so
-one statement serves PostgreSQL and SQLite alike. Everything else stays with the ORM.
+one statement serves PostgreSQL and SQLite alike; `row_insert` is `save()` for a new row.
+They run on `prepared_cursor()`, which PostgreSQL plans once per connection. Table and
+column names come from the models; values are always bound. Everything else stays with
+the ORM.
 """
 
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from django.db import connections, models, router
+from django.db import connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 M = TypeVar("M", bound=models.Model)
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+def prepared_cursor() -> CursorWrapper:
+    """A cursor for the statements written out here. On PostgreSQL it binds parameters on
+    the server, so psycopg prepares each statement once a connection has run it
+    `prepare_threshold` times (settings) and PostgreSQL stops planning it on every run: the
+    voucher-use read planned for 0.75 ms and ran in 0.11. The ORM keeps the connection's
+    client-side binding, which Django recommends."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    # As connection.cursor() wraps its own: queries logged and errors translated alike.
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[no-any-return]
 
 
 class Columns(Generic[M]):
@@ -84,10 +103,9 @@ def instances(
 def row_insert(obj: models.Model) -> None:
     """INSERT `obj` as `obj.save()` would make it (defaults, `auto_now_add`, the database's
     representation of every value) and take its new primary key, without the ORM's compiler."""
-    connection = connections[router.db_for_write(type(obj))]
     fields, sql = _insert_statement(type(obj), connection)
     values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, values)
         if connection.features.can_return_columns_from_insert:
             (obj.pk,) = cursor.fetchone()

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from loyalty.core.rows import prepared_cursor
 from loyalty.members.models import Member
 from loyalty.scoring import explain
 from loyalty.scoring.errors import HoldNotFound, TierNotFound
@@ -165,7 +166,7 @@ def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days
     now = timezone.now()
     at, since = (connection.ops.adapt_datetimefield_value(t) for t in (now, now - timedelta(days=days)))
     active, appeal = HoldStatus.ACTIVE, HoldEnd.APPEAL
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _HOLD_RECENT_SQL,
             [member.pk, merchant_ref, category, HoldCategory.ALL, at, active, since, active, since, appeal],

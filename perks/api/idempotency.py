@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
-from loyalty.core.rows import Columns, row_insert
+from loyalty.core.rows import Columns, prepared_cursor, row_insert
 from perks.api.errors import IdempotencyKeyReused, IdempotencyRequestInProgress
 from perks.api.models import IdempotencyRecord
 from perks.merchants.models import Merchant
@@ -129,7 +129,7 @@ def _once(
 def _lock(merchant_id: int, key: str) -> bool:
     if connection.vendor != "postgresql":
         return True  # IMMEDIATE transactions already serialise writers (see the module's doc)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT pg_try_advisory_xact_lock(hashtext(%s), hashtext(%s))",
             [_LOCK_NAMESPACE, f"{merchant_id}:{key}"],
@@ -147,7 +147,7 @@ _RECORD_SQL = (
 
 
 def _record(merchant_id: int, key: str) -> IdempotencyRecord | None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_RECORD_SQL, [merchant_id, key])
         row = cursor.fetchone()
     return _RECORD.instance(row, 0, connection) if row is not None else None

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from django.db import connection
 from django.db.models import QuerySet
 
-from loyalty.core.rows import Columns, instances
+from loyalty.core.rows import Columns, instances, prepared_cursor
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
 from perks.catalog.models import Perk
@@ -71,7 +71,7 @@ def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> Voucher | Non
     sql = _VOUCHER_USE_SQL
     if lock and connection.features.has_select_for_update_of:
         sql += f" FOR UPDATE OF {_VOUCHER.alias}"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [merchant_id, code])
         row = cursor.fetchone()
     if row is None:

@@ -18,7 +18,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid
-from loyalty.core.rows import row_insert
+from loyalty.core.rows import prepared_cursor, row_insert
 from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record
 from loyalty.scoring.selectors import Standing, standing_from
@@ -288,7 +288,7 @@ def _use_take(voucher: Voucher, *, holds: bool, now: datetime) -> None:
     mirror what the UPDATE wrote on the row read: the lock kept anyone else from changing
     it since, so no read-back is needed. Written out, as the lock query is: the ORM's form
     (conditions and CASEs) took longer to compile than to run."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _USE_TAKE_HELD if holds else _USE_TAKE,
             [

@@ -30,7 +30,8 @@ def test_a_member_claims_a_free_coffee_and_shows_its_qr_code(browser_page: Page,
     expect(page.get_by_text(code_format(voucher.code))).to_be_visible()
     qr = page.get_by_alt_text("QR code of this voucher")
     expect(qr).to_be_visible()
-    assert qr.evaluate("image => image.complete && image.naturalWidth > 0")
+    # Visible is not loaded: wait for the image itself (it fails the test if it never decodes).
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=qr.element_handle())
 
     page.get_by_role("link", name="Perks").click()
     expect(page.get_by_text("90 more points to claim this.")).to_be_visible()

@@ -325,7 +325,12 @@ def test_the_written_out_recent_hold_rule_answers_as_the_holds_queryset(clock):
                         .filter(member=member)
                         .exists()
                     )
-                    asked = {"member": member, "merchant_ref": merchant_ref, "category": category, "days": days}
+                    asked = {
+                        "member": member,
+                        "merchant_ref": merchant_ref,
+                        "category": category,
+                        "days": days,
+                    }
                     assert hold_recent_exists(**asked) is expected, (Hold.objects.get(member=member), asked)
 
 
