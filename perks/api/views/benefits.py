@@ -9,7 +9,7 @@ from loyalty.members.errors import MemberNotFound
 from loyalty.members.models import LookupPurpose
 from perks.api.members import MemberInput
 from perks.api.serializers import AmountField, BenefitField, CurrencyField, VoucherCodeField
-from perks.api.views.base import PartnerView, parsed
+from perks.api.views.base import PartnerView, parsed, rendered
 from perks.catalog.models import PerkType
 from perks.vouchers.benefits import benefits_of_member
 
@@ -104,4 +104,4 @@ class BenefitsView(PartnerView):
             "member": {"ref": member.ref, "tier": found.tier.slug},
             "benefits": found.benefits,
         }
-        return Response(MemberBenefitsSerializer(body).data)
+        return Response(rendered(MemberBenefitsSerializer, body))

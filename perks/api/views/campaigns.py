@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN
 from perks.api.serializers import InputSerializer
-from perks.api.views.base import PartnerView, parsed
+from perks.api.views.base import PartnerView, parsed, rendered
 from perks.catalog.errors import PerkInactive, PerkNotFound
 from perks.catalog.selectors import perk_by_ref
 from perks.merchants.permissions import Scope
@@ -68,7 +68,7 @@ class CampaignsView(PartnerView):
         data = parsed(CampaignCreateSerializer, request)
         perk = perk_by_ref(merchant=self.merchant, ref=data["perk"])
         campaign = campaign_create(merchant=self.merchant, actor=self.api_key, perk=perk, **data["audience"])
-        return Response(CampaignAcceptedSerializer(campaign).data, status=status.HTTP_202_ACCEPTED)
+        return Response(rendered(CampaignAcceptedSerializer, campaign), status=status.HTTP_202_ACCEPTED)
 
 
 class CampaignView(PartnerView):
@@ -90,4 +90,4 @@ class CampaignView(PartnerView):
     def get(self, request: Request, campaign_id: str) -> Response:
         """A campaign's progress, for a progress bar."""
         campaign = campaign_by_ref(merchant=self.merchant, ref=campaign_id)
-        return Response(CampaignSerializer(campaign_progress(campaign=campaign)).data)
+        return Response(rendered(CampaignSerializer, campaign_progress(campaign=campaign)))

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from loyalty.points.services.earn import EXTERNAL_ID_MAX_LENGTH
 from perks.api.serializers import AmountField, AwareDateTimeField, CurrencyField, InputSerializer, batch_field
-from perks.api.views.base import PartnerView, parsed
+from perks.api.views.base import PartnerView, parsed, rendered
 from perks.merchants.permissions import Scope
 from perks.merchants.services import PartnerEvent, partner_events_record
 
@@ -81,4 +81,4 @@ class EventsView(PartnerView):
         events = [PartnerEvent(**event) for event in parsed(EventBatchSerializer, request)["events"]]
         recorded = partner_events_record(merchant=self.merchant, actor=self.api_key, events=events)
         body = {"accepted": recorded.accepted, "duplicates": recorded.duplicates}
-        return Response(EventsAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return Response(rendered(EventsAcceptedSerializer, body), status=status.HTTP_202_ACCEPTED)

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from perks.api.views.base import PartnerView
+from perks.api.views.base import PartnerView, rendered
 from perks.merchants.models import Category
 
 
@@ -31,4 +31,4 @@ class MerchantView(PartnerView):
     )
     def get(self, request: Request) -> Response:
         """The merchant this API key belongs to."""
-        return Response(MerchantSerializer(self.merchant).data)
+        return Response(rendered(MerchantSerializer, self.merchant))

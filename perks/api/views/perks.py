@@ -13,7 +13,7 @@ from loyalty.scoring.models import SCORE_MAX, SCORE_MIN
 from perks.api.pagination import PAGE_QUERY_PARAMS
 from perks.api.schema import list_schema
 from perks.api.serializers import AwareDateTimeField, InputSerializer
-from perks.api.views.base import PartnerView, parsed
+from perks.api.views.base import PartnerView, parsed, rendered
 from perks.catalog import services as catalog
 from perks.catalog.models import LimitPeriod, PerkStatus, PerkType
 from perks.catalog.params import (
@@ -190,7 +190,7 @@ class PerksView(PartnerView):
         perk = catalog.perk_create(
             merchant=self.merchant, actor=self.api_key, **parsed(PerkCreateSerializer, request)
         )
-        return Response(PerkSerializer(perk).data, status=status.HTTP_201_CREATED)
+        return Response(rendered(PerkSerializer, perk), status=status.HTTP_201_CREATED)
 
 
 class PerkView(PartnerView):
@@ -200,4 +200,4 @@ class PerkView(PartnerView):
     )
     def get(self, request: Request, perk_id: str) -> Response:
         """One of this merchant's perks."""
-        return Response(PerkSerializer(perk_by_ref(merchant=self.merchant, ref=perk_id)).data)
+        return Response(rendered(PerkSerializer, perk_by_ref(merchant=self.merchant, ref=perk_id)))

@@ -21,7 +21,7 @@ from perks.api.serializers import (
     batch_field,
     money_format,
 )
-from perks.api.views.base import PartnerView, parsed
+from perks.api.views.base import PartnerView, parsed, rendered
 from perks.api.views.vouchers import CODE_HELP, DISCOUNT_BENEFIT_EXAMPLE, USE_ERRORS
 from perks.merchants.permissions import Scope
 from perks.vouchers.batches import BatchItem, redemption_batch_by_ref, redemption_batch_create
@@ -157,7 +157,7 @@ class RedemptionsView(PartnerView):
             currency=data.get("currency"),
             metadata=data.get("metadata"),
         )
-        return Response(RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED)
+        return Response(rendered(RedemptionSerializer, redemption), status=status.HTTP_201_CREATED)
 
 
 class RedemptionView(PartnerView):
@@ -167,7 +167,7 @@ class RedemptionView(PartnerView):
     def get(self, request: Request, redemption_id: str) -> Response:
         """One of your redemptions."""
         return Response(
-            RedemptionSerializer(redemption_by_ref(merchant=self.merchant, ref=redemption_id)).data
+            rendered(RedemptionSerializer, redemption_by_ref(merchant=self.merchant, ref=redemption_id))
         )
 
 
@@ -220,7 +220,7 @@ class RedemptionReversalView(PartnerView):
             redemption=redemption, actor=self.api_key, reason=data.get("reason", "")
         )
         redemption.voucher.refresh_from_db()
-        return Response(ReversalSerializer(reversal).data, status=status.HTTP_201_CREATED)
+        return Response(rendered(ReversalSerializer, reversal), status=status.HTTP_201_CREATED)
 
 
 class BatchRedemptionSerializer(InputSerializer):
@@ -250,7 +250,7 @@ class BatchResultSerializer(serializers.Serializer):
 
     @extend_schema_field(BatchErrorSerializer(allow_null=True))
     def get_error(self, item: RedemptionBatchItem) -> dict[str, str] | None:
-        return BatchErrorSerializer(item).data if item.status == BatchItemStatus.FAILED else None
+        return rendered(BatchErrorSerializer, item) if item.status == BatchItemStatus.FAILED else None
 
 
 class BatchAcceptedSerializer(serializers.Serializer):
@@ -298,7 +298,7 @@ class RedemptionBatchesView(PartnerView):
         /redemption-batches/{id}."""
         items = [BatchItem(**item) for item in parsed(BatchInputSerializer, request)["redemptions"]]
         batch = redemption_batch_create(merchant=self.merchant, actor=self.api_key, items=items)
-        return Response(BatchAcceptedSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+        return Response(rendered(BatchAcceptedSerializer, batch), status=status.HTTP_202_ACCEPTED)
 
 
 class RedemptionBatchView(PartnerView):
@@ -333,4 +333,6 @@ class RedemptionBatchView(PartnerView):
     )
     def get(self, request: Request, batch_id: str) -> Response:
         """A batch's progress and each redemption's result, in the order they were sent."""
-        return Response(BatchSerializer(redemption_batch_by_ref(merchant=self.merchant, ref=batch_id)).data)
+        return Response(
+            rendered(BatchSerializer, redemption_batch_by_ref(merchant=self.merchant, ref=batch_id))
+        )

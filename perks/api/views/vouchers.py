@@ -11,7 +11,7 @@ from loyalty.members.errors import MemberNotFound
 from loyalty.members.models import LookupPurpose
 from perks.api.members import MemberInput
 from perks.api.serializers import AmountField, BenefitField, CurrencyField, InputSerializer, VoucherCodeField
-from perks.api.views.base import PartnerView, parsed
+from perks.api.views.base import PartnerView, parsed, rendered
 from perks.catalog.errors import (
     InventoryExhausted,
     LimitReached,
@@ -104,7 +104,7 @@ class VouchersView(PartnerView):
         perk = perk_by_ref(merchant=self.merchant, ref=data["perk"])
         member = self.member_from(data, purpose=LookupPurpose.VOUCHER, service_records_success=True)
         voucher = voucher_issue(perk=perk, member=member, actor=self.api_key)
-        return Response(VoucherSerializer(voucher).data, status=status.HTTP_201_CREATED)
+        return Response(rendered(VoucherSerializer, voucher), status=status.HTTP_201_CREATED)
 
 
 class VoucherView(PartnerView):
@@ -113,7 +113,7 @@ class VoucherView(PartnerView):
     )
     def get(self, request: Request, code: str) -> Response:
         """One of your vouchers, by its code written any way (case, hyphens)."""
-        return Response(VoucherSerializer(voucher_by_code(merchant=self.merchant, code=code)).data)
+        return Response(rendered(VoucherSerializer, voucher_by_code(merchant=self.merchant, code=code)))
 
 
 class ValidationInputSerializer(InputSerializer):
@@ -172,7 +172,7 @@ class ValidationsView(PartnerView):
             amount=data.get("amount"),
             currency=data.get("currency"),
         )
-        return Response(ValidationSerializer(validation).data)
+        return Response(rendered(ValidationSerializer, validation))
 
 
 class ReservationInputSerializer(InputSerializer):
@@ -219,7 +219,7 @@ class ReservationsView(PartnerView):
         reserve that use get 409 `voucher_reserved` until it is redeemed, released or expires."""
         data: dict[str, Any] = parsed(ReservationInputSerializer, request)
         reservation = reservation_create(merchant=self.merchant, actor=self.api_key, **data)
-        return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
+        return Response(rendered(ReservationSerializer, reservation), status=status.HTTP_201_CREATED)
 
 
 class ReservationView(PartnerView):

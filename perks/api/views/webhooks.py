@@ -4,7 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from perks.api.serializers import InputSerializer
-from perks.api.views.base import PartnerView, parsed
+from perks.api.views.base import PartnerView, parsed, rendered
 from perks.merchants.permissions import Scope
 from perks.merchants.services import WEBHOOK_EVENT_TYPES, webhook_endpoint_create
 
@@ -66,4 +66,4 @@ class WebhookEndpointsView(PartnerView):
         created = webhook_endpoint_create(
             merchant=self.merchant, actor=self.api_key, url=data["url"], event_types=data["events"]
         )
-        return Response(WebhookEndpointSerializer(created).data, status=status.HTTP_201_CREATED)
+        return Response(rendered(WebhookEndpointSerializer, created), status=status.HTTP_201_CREATED)
