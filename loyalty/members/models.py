@@ -112,7 +112,8 @@ class LookupPurpose(models.TextChoices):
 class MemberLookup(models.Model):
     """Append-only: a partner looked this member up. The member reads these in the app."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="lookups")
+    # Indexed by (member, -looked_up_at) below.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="lookups", db_index=False)
     merchant_ref = models.CharField(max_length=32)
     merchant_name = models.CharField(max_length=200)
     purpose = models.CharField(max_length=16, choices=LookupPurpose.choices)

@@ -123,14 +123,16 @@ class Voucher(models.Model):
     """`code` is canonical (13 symbols, see perks.vouchers.codes). `merchant` repeats the
     perk's so that every merchant-scoped look-up is one indexed condition."""
 
-    code = models.CharField(max_length=CODE_LENGTH, unique=True, editable=False)
-    perk = models.ForeignKey(Perk, on_delete=models.PROTECT, related_name="vouchers")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="vouchers")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers")
+    # Foreign keys lead the composite indexes below instead of each having its own, and the
+    # code is unique by constraint (no LIKE index): a redemption's UPDATE writes every index.
+    code = models.CharField(max_length=CODE_LENGTH, editable=False)
+    perk = models.ForeignKey(Perk, on_delete=models.PROTECT, related_name="vouchers", db_index=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="vouchers", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers", db_index=False)
     status = models.CharField(max_length=16, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED)
     source = models.CharField(max_length=16, choices=VoucherSource.choices)
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers", db_index=False
     )
     uses_allowed = models.PositiveIntegerField(default=1)
     uses_count = models.PositiveIntegerField(default=0)
@@ -157,6 +159,7 @@ class Voucher(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="voucher_code_unique"),
             models.CheckConstraint(condition=Q(status__in=VoucherStatus.values), name="voucher_status_known"),
             models.CheckConstraint(condition=Q(source__in=VoucherSource.values), name="voucher_source_known"),
             models.CheckConstraint(condition=Q(uses_allowed__gte=1), name="voucher_uses_allowed_positive"),
@@ -247,8 +250,13 @@ class Redemption(models.Model):
 
     ref = ref_field(REDEMPTION_REF_PREFIX)
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="redemptions")
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed by the Meta's indexes (merchant first; locations only where one is named).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="redemptions", db_index=False
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reservation = models.OneToOneField(
         Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="redemption"
     )
@@ -270,6 +278,9 @@ class Redemption(models.Model):
             models.Index(fields=["merchant", "-created_at", "-id"]),
             models.Index(
                 fields=["id"], condition=Q(side_effects_at=None), name="redemption_side_effects_due"
+            ),
+            models.Index(
+                fields=["location"], condition=Q(location__isnull=False), name="redemption_location"
             ),
         ]
         constraints = [
