@@ -1,9 +1,11 @@
 """Idempotency-Key on every POST (partner-api.md), so a partner can retry without fear.
 
 In ONE transaction: take a lock on (merchant, key), look the key up (a replay, or 422 if
-the request differs), else run the view inside a savepoint and store its response beside
-what it changed, so both commit together or neither does. Errors are stored too, as
-Stripe does, except 5xx: a retry after our failure must be able to succeed.
+the request differs), else run the view and store its response beside what it changed,
+so both commit together or neither does. Errors are stored too, as Stripe does, except
+5xx (a retry after our failure must be able to succeed): a view that raises has its
+transaction rolled back whole, and its error is stored in a second one, unless another
+request answered the key in between, whose answer is then the one given.
 
 Concurrent duplicates: on PostgreSQL the lock is `pg_try_advisory_xact_lock`, so a second
 request while the first runs answers 409 `idempotency_request_in_progress` at once. On
@@ -98,32 +100,77 @@ def _once(
 ) -> HttpResponseBase:
     if not _VALID_KEY.fullmatch(key):
         raise Invalid("An Idempotency-Key is 1–255 printable ASCII characters, such as a UUID.", param=HEADER)
-    merchant = view.merchant
-    fingerprint = request_hash(request)
+    answer = _Answer(view.merchant, key, request)
+    try:
+        with transaction.atomic():
+            replay = answer.claim(wait_refused=IdempotencyRequestInProgress)
+            if replay is not None:
+                return replay
+            try:
+                response = run()
+            except Exception as exc:
+                raise _Failed(exc) from exc  # out of the block: everything the view wrote is undone
+            return answer.keep(response)
+    except _Failed as failed:
+        response = view.handle_exception(failed.error)
+    # The view's error is stored like any other answer, in a transaction of its own (the
+    # success path needs no savepoint for it). Whoever answered the key in between wins.
     with transaction.atomic():
-        if not _lock(merchant.pk, key):
-            raise IdempotencyRequestInProgress()
-        record = _record(merchant.pk, key)
+        replay = answer.claim(wait_refused=None)
+        return replay if replay is not None else answer.keep(response)
+
+
+class _Failed(Exception):
+    """The view raised `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _Answer:
+    """The answer to one merchant's Idempotency-Key: claimed under the key's lock, kept
+    beside what the request changed."""
+
+    def __init__(self, merchant: Merchant, key: str, request: Request) -> None:
+        self.merchant, self.key, self.request = merchant, key, request
+        self.fingerprint = request_hash(request)
+        self.locked = False
+
+    def claim(self, *, wait_refused: type[Exception] | None) -> HttpResponse | None:
+        """Take the key's lock and replay its stored answer, if there is one. When another
+        request holds the lock, raise `wait_refused`, or with None give up the claim."""
+        self.locked = _lock(self.merchant.pk, self.key)
+        if not self.locked:
+            if wait_refused is not None:
+                raise wait_refused()
+            return None
+        record = _record(self.merchant.pk, self.key)
         if record is not None and record.created_at > timezone.now() - RETENTION:
-            if record.request_hash != fingerprint:
+            if record.request_hash != self.fingerprint:
                 raise IdempotencyKeyReused(param=HEADER)
             return _response(record.response_status, record.response_body, replayed=True)
         if record is not None:  # past the window, not purged yet: the key is free again
             record.delete()
-        status, body = _run_in_savepoint(view, run)
-        if status < 500:
+        return None
+
+    def keep(self, response: HttpResponseBase) -> HttpResponse:
+        """`response` as sent, stored for replays unless it is a 5xx (a retry after our
+        failure must be able to succeed) or the key's lock was not ours."""
+        status, body = _rendered(response)
+        if status < 500 and self.locked:
             row_insert(
                 IdempotencyRecord(
-                    merchant=merchant,
-                    key=key,
-                    request_method=request.method or "",
-                    request_path=request.path,
-                    request_hash=fingerprint,
+                    merchant=self.merchant,
+                    key=self.key,
+                    request_method=self.request.method or "",
+                    request_path=self.request.path,
+                    request_hash=self.fingerprint,
                     response_status=status,
                     response_body=body,
                 )
             )
-    return _response(status, body, replayed=False)
+        return _response(status, body, replayed=False)
 
 
 def _lock(merchant_id: int, key: str) -> bool:
@@ -153,13 +200,7 @@ def _record(merchant_id: int, key: str) -> IdempotencyRecord | None:
     return _RECORD.instance(row, 0, connection) if row is not None else None
 
 
-def _run_in_savepoint(view: IdempotentView, run: Callable[[], HttpResponseBase]) -> tuple[int, str]:
-    """The view's status and rendered body; what it changed is undone if it raised."""
-    try:
-        with transaction.atomic():
-            response = run()
-    except Exception as exc:  # the view's error becomes its response, stored like any other
-        response = view.handle_exception(exc)
+def _rendered(response: HttpResponseBase) -> tuple[int, str]:
     if isinstance(response, Response):
         body = JSONRenderer().render(response.data).decode() if response.data is not None else ""
     else:

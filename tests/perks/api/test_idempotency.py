@@ -12,12 +12,14 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
 
+from loyalty.core.errors import Invalid
 from loyalty.schedule import BEAT_SCHEDULE
 from perks.api.idempotency import RETENTION, idempotency_records_purge
 from perks.api.models import IdempotencyRecord
 from perks.api.views.base import PartnerView
 from perks.catalog.models import Perk
 from perks.merchants.models import AuditEntry
+from perks.merchants.services import audit_record
 from tests.perks.api.conftest import assert_error, partner_of
 from tests.support.races import race
 
@@ -51,7 +53,18 @@ class Slow(PartnerView):
         return Response({"done": True}, status=status.HTTP_201_CREATED)
 
 
+class WritesThenRefuses(PartnerView):
+    """Writes, then refuses: the refusal is kept, the write is not."""
+
+    write_scope = None
+
+    def post(self, request):
+        audit_record(merchant=self.merchant, actor=self.api_key, action="test.written")
+        raise Invalid("Refused after writing.", param="n")
+
+
 urlpatterns = [
+    path("api/v1/writes-then-refuses", WritesThenRefuses.as_view()),
     path("api/v1/flaky", Flaky.as_view()),
     path("api/v1/slow", Slow.as_view()),
     path("api/v1/", include("perks.api.urls")),
@@ -141,6 +154,18 @@ def test_an_error_response_is_kept_and_replayed(partner):
     assert_error(first, 400, "validation_error", param="params.item")
     assert again.content == first.content
     assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_a_refusal_undoes_what_the_view_wrote_and_is_kept(partner, test_views):
+    first = partner.post("/writes-then-refuses", {"n": 1}, idempotency_key=KEY)
+    again = partner.post("/writes-then-refuses", {"n": 1}, idempotency_key=KEY)
+
+    assert_error(first, 400, "validation_error", param="n")
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert not AuditEntry.objects.filter(action="test.written").exists()
+    assert IdempotencyRecord.objects.get().response_status == 400
 
 
 @pytest.mark.django_db
