@@ -13,12 +13,18 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from django.db import connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 M = TypeVar("M", bound=models.Model)
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+def database() -> BaseDatabaseWrapper:
+    """This thread's connection itself: every attribute read through `django.db.connection`,
+    a proxy, costs a thread-local look-up, and a hot path reads dozens."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def prepared_cursor() -> CursorWrapper:
@@ -27,13 +33,14 @@ def prepared_cursor() -> CursorWrapper:
     `prepare_threshold` times (settings) and PostgreSQL stops planning it on every run: the
     voucher-use read planned for 0.75 ms and ran in 0.11. The ORM keeps the connection's
     client-side binding, which Django recommends."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
+    db = database()
+    if db.vendor != "postgresql":
+        return db.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.ensure_connection()
-    # As connection.cursor() wraps its own: queries logged and errors translated alike.
-    return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[no-any-return]
+    db.ensure_connection()
+    # As db.cursor() wraps its own: queries logged and errors translated alike.
+    return db._prepare_cursor(ServerBindingCursor(db.connection))  # type: ignore[no-any-return]
 
 
 class Columns(Generic[M]):
@@ -63,20 +70,20 @@ class Columns(Generic[M]):
     def select(self) -> str:
         return ", ".join(f"{self.alias}.{field.column}" for field in self.fields)
 
-    def instance(self, row: Sequence[Any], start: int, connection: BaseDatabaseWrapper) -> M | None:
+    def instance(self, row: Sequence[Any], start: int = 0) -> M | None:
         """The instance in `row[start:start + len(self)]`; None where an outer join found none."""
         values = list(row[start : start + len(self.fields)])
         if values[self._pk_index] is None:
             return None
-        for index, converters, column in self._converters_for(connection):
+        db = database()
+        for index, converters, column in self._converters_for(db):
             value = values[index]
             for convert in converters:
-                value = convert(value, column, connection)
+                value = convert(value, column, db)
             values[index] = value
-        return self.model.from_db(connection.alias, None, values)
+        return self.model.from_db(db.alias, None, values)
 
     def _converters_for(self, connection: BaseDatabaseWrapper) -> list[tuple[int, list[Converter], Any]]:
-        connection = connections[connection.alias]  # the thread's own, not django.db.connection's proxy
         found = self._converters.get(connection)
         if found is None:
             found = []
@@ -89,13 +96,11 @@ class Columns(Generic[M]):
         return found
 
 
-def instances(
-    row: Sequence[Any], reads: Sequence[Columns[Any]], connection: BaseDatabaseWrapper
-) -> list[Any]:
+def instances(row: Sequence[Any], reads: Sequence[Columns[Any]]) -> list[Any]:
     """One instance (or None) for each of `reads`, in the order the SELECT list has them."""
     found, start = [], 0
     for columns in reads:
-        found.append(columns.instance(row, start, connection))
+        found.append(columns.instance(row, start))
         start += len(columns)
     return found
 
@@ -103,15 +108,16 @@ def instances(
 def row_insert(obj: models.Model) -> None:
     """INSERT `obj` as `obj.save()` would make it (defaults, `auto_now_add`, the database's
     representation of every value) and take its new primary key, without the ORM's compiler."""
-    fields, sql = _insert_statement(type(obj), connection)
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    db = database()
+    fields, sql = _insert_statement(type(obj), db)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
     with prepared_cursor() as cursor:
         cursor.execute(sql, values)
-        if connection.features.can_return_columns_from_insert:
+        if db.features.can_return_columns_from_insert:
             (obj.pk,) = cursor.fetchone()
         else:
-            obj.pk = connection.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
-    obj._state.adding, obj._state.db = False, connection.alias
+            obj.pk = db.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
+    obj._state.adding, obj._state.db = False, db.alias
 
 
 _Insert = tuple[list["models.Field[Any, Any]"], str]

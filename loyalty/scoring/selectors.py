@@ -8,11 +8,10 @@ merchant, and no selector here lists one merchant's holds to another.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from loyalty.core.rows import prepared_cursor
+from loyalty.core.rows import database, prepared_cursor
 from loyalty.members.models import Member
 from loyalty.scoring import explain
 from loyalty.scoring.errors import HoldNotFound, TierNotFound
@@ -164,7 +163,8 @@ def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days
     A hold overturned on appeal does not count: it should never have been placed.
     """
     now = timezone.now()
-    at, since = (connection.ops.adapt_datetimefield_value(t) for t in (now, now - timedelta(days=days)))
+    adapt = database().ops.adapt_datetimefield_value
+    at, since = adapt(now), adapt(now - timedelta(days=days))
     active, appeal = HoldStatus.ACTIVE, HoldEnd.APPEAL
     with prepared_cursor() as cursor:
         cursor.execute(

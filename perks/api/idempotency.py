@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Protocol
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -31,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
-from loyalty.core.rows import Columns, prepared_cursor, row_insert
+from loyalty.core.rows import Columns, database, prepared_cursor, row_insert
 from perks.api.errors import IdempotencyKeyReused, IdempotencyRequestInProgress
 from perks.api.models import IdempotencyRecord
 from perks.merchants.models import Merchant
@@ -174,7 +174,7 @@ class _Answer:
 
 
 def _lock(merchant_id: int, key: str) -> bool:
-    if connection.vendor != "postgresql":
+    if database().vendor != "postgresql":
         return True  # IMMEDIATE transactions already serialise writers (see the module's doc)
     with prepared_cursor() as cursor:
         cursor.execute(
@@ -197,7 +197,7 @@ def _record(merchant_id: int, key: str) -> IdempotencyRecord | None:
     with prepared_cursor() as cursor:
         cursor.execute(_RECORD_SQL, [merchant_id, key])
         row = cursor.fetchone()
-    return _RECORD.instance(row, 0, connection) if row is not None else None
+    return _RECORD.instance(row) if row is not None else None
 
 
 def _rendered(response: HttpResponseBase) -> tuple[int, str]:

@@ -7,10 +7,9 @@ points accounts; on the redemption side a voucher, then its reservations.
 
 from collections.abc import Iterable
 
-from django.db import connection
 from django.db.models import QuerySet
 
-from loyalty.core.rows import Columns, instances, prepared_cursor
+from loyalty.core.rows import Columns, database, instances, prepared_cursor
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
 from perks.catalog.models import Perk
@@ -69,14 +68,14 @@ def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> Voucher | Non
     the perk's merchant and minimum tier, its member with their standing and tier), locked
     when `lock`; None when the merchant has no such voucher."""
     sql = _VOUCHER_USE_SQL
-    if lock and connection.features.has_select_for_update_of:
+    if lock and database().features.has_select_for_update_of:
         sql += f" FOR UPDATE OF {_VOUCHER.alias}"
     with prepared_cursor() as cursor:
         cursor.execute(sql, [merchant_id, code])
         row = cursor.fetchone()
     if row is None:
         return None
-    voucher, perk, merchant, min_tier, member, standing, tier = instances(row, _VOUCHER_USE_READS, connection)
+    voucher, perk, merchant, min_tier, member, standing, tier = instances(row, _VOUCHER_USE_READS)
     perk.merchant, perk.min_tier = merchant, min_tier
     voucher.perk, voucher.member = perk, member
     if standing is not None:

@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid
-from loyalty.core.rows import prepared_cursor, row_insert
+from loyalty.core.rows import database, prepared_cursor, row_insert
 from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record
 from loyalty.scoring.selectors import Standing, standing_from
@@ -293,7 +293,7 @@ def _use_take(voucher: Voucher, *, holds: bool, now: datetime) -> None:
             _USE_TAKE_HELD if holds else _USE_TAKE,
             [
                 VoucherStatus.REDEEMED,
-                connection.ops.adapt_datetimefield_value(now),
+                database().ops.adapt_datetimefield_value(now),
                 voucher.pk,
                 VoucherStatus.ISSUED,
             ],
