@@ -155,13 +155,18 @@ def member_passes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
 
 
 def member_lookup_record(
-    *, member: Member, merchant_ref: str, merchant_name: str, purpose: str
+    *, member: Member, merchant_ref: str, merchant_name: str, purpose: str, at: datetime | None = None
 ) -> MemberLookup:
-    """A partner looked the member up: the member can read who, why and when."""
+    """A partner looked the member up (`at`, now by default): the member can read who, why
+    and when."""
     if purpose not in LookupPurpose.values:
         raise Invalid(f"Purpose is one of {', '.join(LookupPurpose.values)}.", param="purpose")
     lookup = MemberLookup(
-        member=member, merchant_ref=merchant_ref, merchant_name=merchant_name, purpose=purpose
+        member=member,
+        merchant_ref=merchant_ref,
+        merchant_name=merchant_name,
+        purpose=purpose,
+        looked_up_at=at or timezone.now(),
     )
     row_insert(lookup)  # on every partner request that names a member: spared the ORM's compiler
     return lookup

@@ -158,7 +158,8 @@ def voucher_redeem(
     occurred_at: datetime | None = None,
 ) -> Redemption:
     """Use the voucher once (consuming `reservation` if one is given); the side effects
-    (usage for billing, the webhook, the member's notification) follow in a task."""
+    (usage for billing, the webhook, the member's notification and the record of the
+    merchant's look-up that the member reads) follow in a task."""
     actor_require(actor=actor, merchant=merchant, permission=Permission.REDEMPTIONS_CREATE)
     if channel not in RedemptionChannel.values:
         raise Invalid(f"channel is one of {', '.join(RedemptionChannel.values)}.", param="channel")
@@ -205,7 +206,6 @@ def voucher_redeem(
                 created_at=now,
             )
             row_insert(redemption)
-            _lookup_record(voucher, LookupPurpose.REDEMPTION)
             transaction.on_commit(redemption_side_effects_nudge)
     # Raised once the block is left cleanly: a refusal wrote nothing to undo (at most it
     # ended a reservation whose time had run out), so it costs no savepoint and leaves a

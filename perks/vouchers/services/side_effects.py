@@ -19,7 +19,9 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.members.models import LookupPurpose
 from loyalty.members.notifications import notification_add
+from loyalty.members.services import member_lookup_record
 from perks.merchants.services import webhook_emit
 from perks.vouchers.codes import code_format
 from perks.vouchers.models import Redemption, RedemptionReversal, UsageKind, UsageRecord
@@ -60,8 +62,9 @@ def redemption_side_effects_due(*, batch: int = DRAIN_BATCH) -> int:
 
 
 def redemption_side_effects_apply(*, redemption_id: int) -> bool:
-    """Usage for billing, the `voucher.redeemed` webhook and the member's notification;
-    False when an earlier run did them."""
+    """Usage for billing, the `voucher.redeemed` webhook, the record of the merchant's
+    look-up (as of the redemption) and the member's notification; False when an earlier run
+    did them."""
     redemption = Redemption.objects.select_related(
         "voucher__perk", "voucher__member", "merchant", "location"
     ).get(pk=redemption_id)
@@ -87,6 +90,13 @@ def redemption_side_effects_apply(*, redemption_id: int) -> bool:
                 "benefit": redemption.benefit,
                 "occurred_at": redemption.occurred_at,
             },
+        )
+        member_lookup_record(
+            member=voucher.member,
+            merchant_ref=redemption.merchant.ref,
+            merchant_name=redemption.merchant.name,
+            purpose=LookupPurpose.REDEMPTION,
+            at=redemption.created_at,
         )
         notification_add(
             member=voucher.member,

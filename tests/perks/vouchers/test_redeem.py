@@ -25,7 +25,12 @@ from perks.vouchers.errors import (
     VoucherRevoked,
 )
 from perks.vouchers.models import Redemption, RedemptionChannel, Voucher, VoucherStatus
-from perks.vouchers.services import reservation_create, voucher_issue, voucher_redeem
+from perks.vouchers.services import (
+    redemption_side_effects_apply,
+    reservation_create,
+    voucher_issue,
+    voucher_redeem,
+)
 from tests.factories import (
     HoldFactory,
     LocationFactory,
@@ -58,7 +63,17 @@ def test_a_redemption_uses_the_voucher_and_records_what_it_gave(merchant, key, v
     assert redemption.benefit == {"type": "free_item", "item": "Flat white"}
     assert redemption.metadata == {"till": "3"}
     assert redemption.actor.startswith("api_key:")
-    assert MemberLookup.objects.filter(member=voucher.member, purpose=LookupPurpose.REDEMPTION).count() == 1
+
+
+def test_the_merchants_look_up_is_recorded_for_the_member_with_the_side_effects(merchant, key, voucher):
+    redemption = voucher_redeem(merchant=merchant, actor=key, code=voucher.code)
+    assert not MemberLookup.objects.filter(member=voucher.member, purpose=LookupPurpose.REDEMPTION).exists()
+
+    redemption_side_effects_apply(redemption_id=redemption.pk)
+    redemption_side_effects_apply(redemption_id=redemption.pk)
+
+    (lookup,) = MemberLookup.objects.filter(member=voucher.member, purpose=LookupPurpose.REDEMPTION)
+    assert (lookup.merchant_ref, lookup.looked_up_at) == (merchant.ref, redemption.created_at)
 
 
 def test_a_second_redemption_of_a_single_use_voucher_is_refused(merchant, cashier, voucher):
