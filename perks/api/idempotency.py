@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -113,11 +113,22 @@ def _once(
             return answer.keep(response)
     except _Failed as failed:
         response = view.handle_exception(failed.error)
-    # The view's error is stored like any other answer, in a transaction of its own (the
-    # success path needs no savepoint for it). Whoever answered the key in between wins.
+    except _AnsweredMeanwhile:
+        response = None
+    # The view raised, and its error is stored in a transaction of its own (the success path
+    # needs no savepoint for it); or another request stored its answer between our look-up
+    # and our insert. Either way the first answer stored is the answer.
     with transaction.atomic():
-        replay = answer.claim(wait_refused=None)
-        return replay if replay is not None else answer.keep(response)
+        replay = answer.claim(wait_refused=IdempotencyRequestInProgress if response is None else None)
+        if replay is not None:
+            return replay
+        if response is None:
+            raise IdempotencyRequestInProgress()
+        return answer.keep(response)
+
+
+class _AnsweredMeanwhile(Exception):
+    """Another request stored its answer to the key after we looked (PostgreSQL only)."""
 
 
 class _Failed(Exception):
@@ -140,12 +151,11 @@ class _Answer:
     def claim(self, *, wait_refused: type[Exception] | None) -> HttpResponse | None:
         """Take the key's lock and replay its stored answer, if there is one. When another
         request holds the lock, raise `wait_refused`, or with None give up the claim."""
-        self.locked = _lock(self.merchant.pk, self.key)
+        self.locked, record = _lock_and_record(self.merchant.pk, self.key)
         if not self.locked:
             if wait_refused is not None:
                 raise wait_refused()
             return None
-        record = _record(self.merchant.pk, self.key)
         if record is not None and record.created_at > timezone.now() - RETENTION:
             if record.request_hash != self.fingerprint:
                 raise IdempotencyKeyReused(param=HEADER)
@@ -159,45 +169,47 @@ class _Answer:
         failure must be able to succeed) or the key's lock was not ours."""
         status, body = _rendered(response)
         if status < 500 and self.locked:
-            row_insert(
-                IdempotencyRecord(
-                    merchant=self.merchant,
-                    key=self.key,
-                    request_method=self.request.method or "",
-                    request_path=self.request.path,
-                    request_hash=self.fingerprint,
-                    response_status=status,
-                    response_body=body,
-                )
+            record = IdempotencyRecord(
+                merchant=self.merchant,
+                key=self.key,
+                request_method=self.request.method or "",
+                request_path=self.request.path,
+                request_hash=self.fingerprint,
+                response_status=status,
+                response_body=body,
             )
+            try:
+                row_insert(record)
+            except IntegrityError:
+                raise _AnsweredMeanwhile() from None  # out of the block: this request is undone
         return _response(status, body, replayed=False)
 
 
-def _lock(merchant_id: int, key: str) -> bool:
-    if database().vendor != "postgresql":
-        return True  # IMMEDIATE transactions already serialise writers (see the module's doc)
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtext(%s), hashtext(%s))",
-            [_LOCK_NAMESPACE, f"{merchant_id}:{key}"],
-        )
-        (acquired,) = cursor.fetchone()
-    return bool(acquired)
-
-
-# Every POST reads and writes one record: both written out, as they run on every write.
+# Every POST takes the key's lock and reads its record in one round trip, and writes one
+# record: both written out, as they run on every write. The lock is taken after the read's
+# snapshot, so a record committed in between is missed; its unique constraint then refuses
+# ours (`_AnsweredMeanwhile`), and the request is undone and answered with the record.
 _RECORD = Columns(IdempotencyRecord, "r")
-_RECORD_SQL = (
-    f"SELECT {_RECORD.select()} FROM {_RECORD.table}"  # noqa: S608 (names from the model, values bound)
-    f" WHERE {_RECORD.col('merchant')} = %s AND {_RECORD.col('key')} = %s"
-)
+_LOCK_AND_RECORD = {
+    vendor: (
+        f"SELECT {lock}, {_RECORD.select()} FROM (SELECT 1) AS one"  # noqa: S608 (names from the model)
+        f" LEFT JOIN {_RECORD.table} ON {_RECORD.col('merchant')} = %s AND {_RECORD.col('key')} = %s"
+    )
+    for vendor, lock in (
+        ("postgresql", "pg_try_advisory_xact_lock(hashtext(%s), hashtext(%s))"),
+        # IMMEDIATE transactions already serialise writers (see the module's doc).
+        ("sqlite", "1"),
+    )
+}
 
 
-def _record(merchant_id: int, key: str) -> IdempotencyRecord | None:
+def _lock_and_record(merchant_id: int, key: str) -> tuple[bool, IdempotencyRecord | None]:
+    vendor = database().vendor
+    lock_params = [_LOCK_NAMESPACE, f"{merchant_id}:{key}"] if vendor == "postgresql" else []
     with prepared_cursor() as cursor:
-        cursor.execute(_RECORD_SQL, [merchant_id, key])
+        cursor.execute(_LOCK_AND_RECORD[vendor], [*lock_params, merchant_id, key])
         row = cursor.fetchone()
-    return _RECORD.instance(row) if row is not None else None
+    return bool(row[0]), _RECORD.instance(row, 1)
 
 
 def _rendered(response: HttpResponseBase) -> tuple[int, str]:

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
 from loyalty.schedule import BEAT_SCHEDULE
-from perks.api.idempotency import RETENTION, idempotency_records_purge
+from perks.api.idempotency import RETENTION, idempotency_records_purge, request_hash
 from perks.api.models import IdempotencyRecord
 from perks.api.views.base import PartnerView
 from perks.catalog.models import Perk
@@ -63,7 +63,37 @@ class WritesThenRefuses(PartnerView):
         raise Invalid("Refused after writing.", param="n")
 
 
+class AnsweredMeanwhile(PartnerView):
+    """While it runs, another request stores its answer to the same key and commits: the
+    moment between a look-up and the lock that follows it in the same statement."""
+
+    write_scope = None
+
+    def post(self, request):
+        audit_record(merchant=self.merchant, actor=self.api_key, action="test.written")
+
+        def answer_elsewhere() -> None:
+            try:
+                IdempotencyRecord.objects.create(
+                    merchant=self.merchant,
+                    key=request.headers["Idempotency-Key"],
+                    request_method="POST",
+                    request_path=request.path,
+                    request_hash=request_hash(request),
+                    response_status=201,
+                    response_body='{"answered": "elsewhere"}',
+                )
+            finally:
+                connection.close()
+
+        elsewhere = threading.Thread(target=answer_elsewhere)
+        elsewhere.start()
+        elsewhere.join(timeout=30)
+        return Response({"answered": "here"}, status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
+    path("api/v1/answered-meanwhile", AnsweredMeanwhile.as_view()),
     path("api/v1/writes-then-refuses", WritesThenRefuses.as_view()),
     path("api/v1/flaky", Flaky.as_view()),
     path("api/v1/slow", Slow.as_view()),
@@ -303,3 +333,14 @@ def test_a_duplicate_while_the_first_runs_is_409_then_replays(partner, test_view
     replay = partner.post("/slow", {"n": 1}, idempotency_key=KEY)
     assert replay["Idempotent-Replayed"] == "true"
     assert replay.content == first["response"].content
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_stored_meanwhile_by_another_request_wins_and_this_one_is_undone(partner, test_views):
+    response = partner.post("/answered-meanwhile", {"n": 1}, idempotency_key=KEY)
+
+    assert response.status_code == 201
+    assert response.json() == {"answered": "elsewhere"}
+    assert response["Idempotent-Replayed"] == "true"
+    assert not AuditEntry.objects.filter(action="test.written").exists()
