@@ -105,6 +105,16 @@ def instances(row: Sequence[Any], reads: Sequence[Columns[Any]]) -> list[Any]:
     return found
 
 
+def column_value(field: "models.Field[Any, Any]", value: Any) -> Any:
+    """`value`, read from a column of `field`'s kind (an aggregate of it, say), converted as
+    the ORM converts it."""
+    db = database()
+    column = field.get_col(field.model._meta.db_table)
+    for convert in db.ops.get_db_converters(column) + field.get_db_converters(db):
+        value = convert(value, column, db)
+    return value
+
+
 def row_insert(obj: models.Model) -> None:
     """INSERT `obj` as `obj.save()` would make it (defaults, `auto_now_add`, the database's
     representation of every value) and take its new primary key, without the ORM's compiler."""

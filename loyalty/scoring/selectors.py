@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from loyalty.core.rows import database, prepared_cursor
+from loyalty.core.rows import column_value, database, prepared_cursor
 from loyalty.members.models import Member
 from loyalty.scoring import explain
 from loyalty.scoring.errors import HoldNotFound, TierNotFound
@@ -163,27 +163,39 @@ def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days
     A hold overturned on appeal does not count: it should never have been placed.
     """
     now = timezone.now()
-    adapt = database().ops.adapt_datetimefield_value
-    at, since = adapt(now), adapt(now - timedelta(days=days))
-    active, appeal = HoldStatus.ACTIVE, HoldEnd.APPEAL
     with prepared_cursor() as cursor:
         cursor.execute(
-            _HOLD_RECENT_SQL,
-            [member.pk, merchant_ref, category, HoldCategory.ALL, at, active, since, active, since, appeal],
+            f"SELECT {hold_held_until_sql(member='%s', merchant_ref='%s', category='%s')}",
+            [member.pk, merchant_ref, category, database().ops.adapt_datetimefield_value(now)],
         )
-        return cursor.fetchone() is not None
+        (held_until,) = cursor.fetchone()
+    return hold_recent(column_value(Hold._meta.get_field("expires_at"), held_until), days=days, now=now)
 
 
-# hold_recent_exists asks this on every redemption of a perk with hold_free_days: the rule
-# of holds_suspending(hold_free_days=…) for one member, written out because its ORM form
-# took longer to compile than to run. tests/loyalty/scoring/test_holds.py holds the two
-# to the same answer over every kind of hold.
-_HOLD_RECENT_SQL = (
-    f"SELECT 1 FROM {Hold._meta.db_table}"  # noqa: S608 (names from the model, values bound)
-    " WHERE member_id = %s AND merchant_ref = %s AND category IN (%s, %s) AND placed_at <= %s"
-    " AND (status = %s AND expires_at > %s OR status <> %s AND lifted_at > %s AND lifted_how <> %s)"
-    " LIMIT 1"
-)
+def hold_held_until_sql(*, member: str, merchant_ref: str, category: str) -> str:
+    """SQL for the last moment one of a merchant's holds on a member's perks of `category`
+    was in force (NULL: never), among holds placed by its one parameter, now; one overturned
+    on appeal does not count. `member`, `merchant_ref` and `category` are SQL: a caller's
+    columns (a redemption reads it with the voucher), or %s.
+
+    The rule of holds_suspending(hold_free_days=…) for one member, written out because its
+    ORM form took longer to compile than to run; tests/loyalty/scoring/test_holds.py holds
+    the two to the same answer over every kind of hold.
+    """
+    active = f"h.status = '{HoldStatus.ACTIVE.value}'"
+    return (
+        f"(SELECT MAX(CASE WHEN {active} THEN h.expires_at ELSE h.lifted_at END)"  # noqa: S608 (names and constants)
+        f" FROM {Hold._meta.db_table} h"
+        f" WHERE h.member_id = {member} AND h.merchant_ref = {merchant_ref}"
+        f" AND h.category IN ({category}, '{HoldCategory.ALL.value}') AND h.placed_at <= %s"
+        f" AND ({active} OR h.lifted_how <> '{HoldEnd.APPEAL.value}'))"
+    )
+
+
+def hold_recent(held_until: datetime | None, *, days: int, now: datetime) -> bool:
+    """Whether a hold in force until `held_until` (hold_held_until_sql) counts against a
+    perk that needs `days` without one."""
+    return held_until is not None and held_until > now - timedelta(days=days)
 
 
 def holds_suspending(

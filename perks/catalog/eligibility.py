@@ -18,11 +18,17 @@ from perks.catalog.rules import perk_admits_standing, perk_is_live
 
 
 def perk_refusal(
-    *, perk: Perk, member: Member, standing: Standing | None = None, at: datetime | None = None
+    *,
+    perk: Perk,
+    member: Member,
+    standing: Standing | None = None,
+    at: datetime | None = None,
+    recent_hold: bool | None = None,
 ) -> Refused | None:
     """The reason `member` may not have `perk` at `at` (now), or None when they may.
 
-    Pass `standing` when checking many perks for one member, to read it once.
+    Pass `standing` when checking many perks for one member, to read it once, and
+    `recent_hold` when it was read with the perk (a redemption reads it with the voucher).
     """
     at = at or timezone.now()
     if not perk_is_live(perk=perk, at=at):
@@ -33,10 +39,13 @@ def perk_refusal(
     merchant_ref = perk.merchant.ref
     # A hold active now is also one held in the last N days, so with hold_free_days one
     # query clears the member in the usual case (no hold); the second only picks the message.
-    if perk.hold_free_days and not hold_recent_exists(
-        member=member, merchant_ref=merchant_ref, category=perk.type, days=perk.hold_free_days
-    ):
-        return None
+    if perk.hold_free_days:
+        if recent_hold is None:
+            recent_hold = hold_recent_exists(
+                member=member, merchant_ref=merchant_ref, category=perk.type, days=perk.hold_free_days
+            )
+        if not recent_hold:
+            return None
     if holds_active(member=member, merchant_ref=merchant_ref, category=perk.type).exists():
         return MemberOnHold()
     if perk.hold_free_days:

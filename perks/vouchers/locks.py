@@ -6,12 +6,16 @@ points accounts; on the redemption side a voucher, then its reservations.
 """
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from loyalty.core.rows import Columns, database, instances, prepared_cursor
+from loyalty.core.rows import Columns, column_value, database, instances, prepared_cursor
 from loyalty.members.models import Member
-from loyalty.scoring.models import MemberStanding, Tier
+from loyalty.scoring.models import Hold, MemberStanding, Tier
+from loyalty.scoring.selectors import hold_held_until_sql, hold_recent
 from perks.catalog.models import Perk
 from perks.merchants.models import Merchant
 from perks.vouchers.models import Voucher
@@ -51,8 +55,11 @@ _STANDING = Columns(MemberStanding, "s")
 _TIER = Columns(Tier, "st")
 _VOUCHER_USE_READS = (_VOUCHER, _PERK, _MERCHANT, _MIN_TIER, _MEMBER, _STANDING, _TIER)
 _VOUCHER_USE_SQL = (
-    f"SELECT {', '.join(c.select() for c in _VOUCHER_USE_READS)}"  # noqa: S608 (names from the models)
-    f" FROM {_VOUCHER.table}"
+    f"SELECT {', '.join(c.select() for c in _VOUCHER_USE_READS)}, "  # noqa: S608 (names from the models)
+    + hold_held_until_sql(
+        member=_VOUCHER.col("member"), merchant_ref=_MERCHANT.col("ref"), category=_PERK.col("type")
+    )
+    + f" FROM {_VOUCHER.table}"
     f" JOIN {_PERK.table} ON {_PERK.col('id')} = {_VOUCHER.col('perk')}"
     f" JOIN {_MERCHANT.table} ON {_MERCHANT.col('id')} = {_PERK.col('merchant')}"
     f" LEFT JOIN {_MIN_TIER.table} ON {_MIN_TIER.col('id')} = {_PERK.col('min_tier')}"
@@ -63,15 +70,30 @@ _VOUCHER_USE_SQL = (
 )
 
 
-def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> Voucher | None:
-    """The merchant's voucher of `code` (canonical) with what a use of it reads (its perk,
-    the perk's merchant and minimum tier, its member with their standing and tier), locked
-    when `lock`; None when the merchant has no such voucher."""
+class VoucherUse(NamedTuple):
+    """A voucher as a use reads it: with its perk, the perk's merchant and minimum tier, its
+    member with their standing and tier, and until when the perk's merchant last held the
+    member's perks of its type (hold_held_until_sql), as of `read_at`."""
+
+    voucher: Voucher
+    held_until: datetime | None
+    read_at: datetime
+
+    def recent_hold(self) -> bool:
+        perk = self.voucher.perk
+        return hold_recent(self.held_until, days=perk.hold_free_days or 0, now=self.read_at)
+
+
+def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> VoucherUse | None:
+    """The merchant's voucher of `code` (canonical) with what a use of it reads, locked when
+    `lock`; None when the merchant has no such voucher."""
+    db = database()
     sql = _VOUCHER_USE_SQL
-    if lock and database().features.has_select_for_update_of:
+    if lock and db.features.has_select_for_update_of:
         sql += f" FOR UPDATE OF {_VOUCHER.alias}"
+    now = timezone.now()
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [merchant_id, code])
+        cursor.execute(sql, [db.ops.adapt_datetimefield_value(now), merchant_id, code])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -81,10 +103,11 @@ def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> Voucher | Non
     if standing is not None:
         standing.tier = tier
     Member.standing.related.set_cached_value(member, standing)  # None: has none, read nothing more
-    return voucher
+    held_until = column_value(Hold._meta.get_field("expires_at"), row[-1])
+    return VoucherUse(voucher, held_until, now)
 
 
-def voucher_lock(*, merchant_id: int, code: str) -> Voucher | None:
+def voucher_lock(*, merchant_id: int, code: str) -> VoucherUse | None:
     """The merchant's voucher of `code` (canonical), locked, with what a redemption reads."""
     return voucher_for_use(merchant_id=merchant_id, code=code, lock=True)
 

@@ -41,7 +41,7 @@ from perks.vouchers.errors import (
     VoucherReserved,
     VoucherRevoked,
 )
-from perks.vouchers.locks import voucher_for_use, voucher_lock, voucher_lock_by_pk
+from perks.vouchers.locks import VoucherUse, voucher_for_use, voucher_lock, voucher_lock_by_pk
 from perks.vouchers.models import (
     Redemption,
     RedemptionChannel,
@@ -85,13 +85,14 @@ def voucher_validate(
         canonical = code_normalize(code)
     except UnknownCode:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
-    voucher = voucher_for_use(merchant_id=merchant.pk, code=canonical, lock=False)
-    if voucher is None:
+    use = voucher_for_use(merchant_id=merchant.pk, code=canonical, lock=False)
+    if use is None:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
+    voucher = use.voucher
     benefit = benefit_compute(
         perk=voucher.perk, amount=amount, currency=currency, uses_remaining=voucher.uses_remaining
     )
-    refusal = _refusal(voucher, at=timezone.now(), holds_reservation=False)
+    refusal = _refusal(use, at=timezone.now(), holds_reservation=False)
     _lookup_record(voucher, LookupPurpose.VALIDATION)
     if refusal is not None:
         return Validation(valid=False, reason=refusal.code, voucher=voucher, benefit=None)
@@ -108,8 +109,9 @@ def reservation_create(*, merchant: Merchant, actor: Actor, code: str, ttl_secon
     canonical = code_normalize(code)
     now = timezone.now()
     with transaction.atomic():
-        voucher = _voucher_locked(merchant, canonical)
-        _refuse_if_any(voucher, at=now, holds_reservation=False)
+        use = _voucher_locked(merchant, canonical)
+        _refuse_if_any(use, at=now, holds_reservation=False)
+        voucher = use.voucher
         held = Voucher.objects.filter(_room_left(), pk=voucher.pk).update(
             uses_reserved=F("uses_reserved") + 1
         )
@@ -172,9 +174,10 @@ def voucher_redeem(
         raise ReservationNotFound(param="reservation")
     with transaction.atomic(savepoint=False):
         try:
-            voucher = _voucher_locked(merchant, canonical)
+            use = _voucher_locked(merchant, canonical)
+            voucher = use.voucher
             holds = reservation is not None and _reservation_holds(reservation, voucher, now)
-            _refuse_if_any(voucher, at=at, holds_reservation=holds)
+            _refuse_if_any(use, at=at, holds_reservation=holds)
             benefit = benefit_compute(
                 perk=voucher.perk,
                 amount=spent,
@@ -265,9 +268,14 @@ def voucher_refusal(voucher: Voucher, *, at: datetime, holds_reservation: bool =
     return None
 
 
-def _refusal(voucher: Voucher, *, at: datetime, holds_reservation: bool) -> DomainError | None:
+def _refusal(use: VoucherUse, *, at: datetime, holds_reservation: bool) -> DomainError | None:
+    voucher = use.voucher
     return voucher_refusal(voucher, at=at, holds_reservation=holds_reservation) or perk_refusal(
-        perk=voucher.perk, member=voucher.member, standing=_standing_read(voucher.member), at=at
+        perk=voucher.perk,
+        member=voucher.member,
+        standing=_standing_read(voucher.member),
+        at=at,
+        recent_hold=use.recent_hold(),
     )
 
 
@@ -277,8 +285,8 @@ def _standing_read(member: Member) -> Standing | None:
     return standing_from(member.standing) if hasattr(member, "standing") else None
 
 
-def _refuse_if_any(voucher: Voucher, *, at: datetime, holds_reservation: bool) -> None:
-    refusal = _refusal(voucher, at=at, holds_reservation=holds_reservation)
+def _refuse_if_any(use: VoucherUse, *, at: datetime, holds_reservation: bool) -> None:
+    refusal = _refusal(use, at=at, holds_reservation=holds_reservation)
     if refusal is not None:
         raise refusal
 
@@ -327,11 +335,11 @@ def _room_left() -> Q:
     return Q(status=VoucherStatus.ISSUED, uses_count__lt=F("uses_allowed") - F("uses_reserved"))
 
 
-def _voucher_locked(merchant: Merchant, code: str) -> Voucher:
-    voucher = voucher_lock(merchant_id=merchant.pk, code=code)
-    if voucher is None:
+def _voucher_locked(merchant: Merchant, code: str) -> VoucherUse:
+    use = voucher_lock(merchant_id=merchant.pk, code=code)
+    if use is None:
         raise VoucherNotFound(param="code")
-    return voucher
+    return use
 
 
 def _reservation_holds(reservation: Reservation, voucher: Voucher, now: datetime) -> bool:
