@@ -120,14 +120,62 @@ def row_insert(obj: models.Model) -> None:
     representation of every value) and take its new primary key, without the ORM's compiler."""
     db = database()
     fields, sql = _insert_statement(type(obj), db)
-    values = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
     with prepared_cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, _insert_values(obj, fields, db))
         if db.features.can_return_columns_from_insert:
             (obj.pk,) = cursor.fetchone()
         else:
             obj.pk = db.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
     obj._state.adding, obj._state.db = False, db.alias
+
+
+def row_insert_after(obj: models.Model, *, statement: str, params: Sequence[Any]) -> bool:
+    """INSERT `obj` (as `row_insert`) if `statement`, which changes rows and returns those it
+    changed (UPDATE … RETURNING), returns one; whether it did. On PostgreSQL both go in one
+    round trip, as a data-modifying WITH; elsewhere one after the other."""
+    db = database()
+    if db.vendor != "postgresql":
+        with prepared_cursor() as cursor:
+            cursor.execute(statement, params)
+            if cursor.fetchone() is None:
+                return False
+        row_insert(obj)
+        return True
+    fields, _ = _insert_statement(type(obj), db)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _insert_after_statement(type(obj), db, statement), [*params, *_insert_values(obj, fields, db)]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, db.alias
+    return True
+
+
+def _insert_values(
+    obj: models.Model, fields: list["models.Field[Any, Any]"], db: BaseDatabaseWrapper
+) -> list[Any]:
+    return [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+
+
+_INSERTS_AFTER: dict[tuple[type[models.Model], str], str] = {}
+
+
+def _insert_after_statement(model: type[models.Model], db: BaseDatabaseWrapper, statement: str) -> str:
+    found = _INSERTS_AFTER.get((model, statement))
+    if found is None:
+        meta, quote = model._meta, db.ops.quote_name
+        fields, _ = _insert_statement(model, db)
+        # Typed: parameters in a SELECT list carry no column type to infer from.
+        values = ", ".join(f"CAST(%s AS {field.cast_db_type(db)})" for field in fields)
+        found = _INSERTS_AFTER[model, statement] = (
+            f"WITH first AS ({statement}) INSERT INTO {quote(meta.db_table)}"  # noqa: S608 (names from the model)
+            f" ({', '.join(quote(field.column) for field in fields)}) SELECT {values} FROM first"
+            f" RETURNING {quote(meta.pk.column)}"
+        )
+    return found
 
 
 _Insert = tuple[list["models.Field[Any, Any]"], str]

@@ -18,7 +18,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid
-from loyalty.core.rows import database, prepared_cursor, row_insert
+from loyalty.core.rows import database, row_insert_after
 from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record
 from loyalty.scoring.selectors import Standing, standing_from
@@ -184,16 +184,6 @@ def voucher_redeem(
                 currency=currency,
                 uses_remaining=voucher.uses_allowed - voucher.uses_count - 1,
             )
-            _use_take(voucher, holds=holds, now=now)
-        except DomainError as refused:
-            refusal: DomainError | None = refused
-        else:
-            refusal = None
-            if holds:
-                assert reservation is not None
-                Reservation.objects.filter(pk=reservation.pk).update(
-                    status=ReservationStatus.CONSUMED, ended_at=now
-                )
             redemption = Redemption(
                 voucher=voucher,
                 merchant=merchant,
@@ -208,7 +198,16 @@ def voucher_redeem(
                 occurred_at=at,
                 created_at=now,
             )
-            row_insert(redemption)
+            _use_take(voucher, redemption, holds=holds, now=now)
+        except DomainError as refused:
+            refusal: DomainError | None = refused
+        else:
+            refusal = None
+            if holds:
+                assert reservation is not None
+                Reservation.objects.filter(pk=reservation.pk).update(
+                    status=ReservationStatus.CONSUMED, ended_at=now
+                )
             transaction.on_commit(redemption_side_effects_nudge)
     # Raised once the block is left cleanly: a refusal wrote nothing to undo (at most it
     # ended a reservation whose time had run out), so it costs no savepoint and leaves a
@@ -291,22 +290,22 @@ def _refuse_if_any(use: VoucherUse, *, at: datetime, holds_reservation: bool) ->
         raise refusal
 
 
-def _use_take(voucher: Voucher, *, holds: bool, now: datetime) -> None:
-    """Count one use on the locked voucher (the reservation's, when it `holds` one), and
-    mirror what the UPDATE wrote on the row read: the lock kept anyone else from changing
-    it since, so no read-back is needed. Written out, as the lock query is: the ORM's form
-    (conditions and CASEs) took longer to compile than to run."""
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _USE_TAKE_HELD if holds else _USE_TAKE,
-            [
-                VoucherStatus.REDEEMED,
-                database().ops.adapt_datetimefield_value(now),
-                voucher.pk,
-                VoucherStatus.ISSUED,
-            ],
-        )
-        used = cursor.rowcount
+def _use_take(voucher: Voucher, redemption: Redemption, *, holds: bool, now: datetime) -> None:
+    """Count one use on the locked voucher (the reservation's, when it `holds` one) and
+    write its `redemption`, in one statement where the database allows, and mirror what the
+    UPDATE wrote on the row read: the lock kept anyone else from changing it since, so no
+    read-back is needed. Written out, as the lock query is: the ORM's form (conditions and
+    CASEs) took longer to compile than to run."""
+    used = row_insert_after(
+        redemption,
+        statement=_USE_TAKE_HELD if holds else _USE_TAKE,
+        params=[
+            VoucherStatus.REDEEMED,
+            database().ops.adapt_datetimefield_value(now),
+            voucher.pk,
+            VoucherStatus.ISSUED,
+        ],
+    )
     if not used:  # the lock makes this unreachable; the condition is the database's word
         raise VoucherAlreadyRedeemed()
     voucher.uses_count += 1
@@ -324,7 +323,7 @@ def _use_take_sql(*, holds: bool) -> str:
         f" uses_reserved = uses_reserved - {1 if holds else 0},"
         f" status = CASE WHEN {last_use} THEN %s ELSE status END,"
         f" status_changed_at = CASE WHEN {last_use} THEN %s ELSE status_changed_at END"
-        f" WHERE id = %s AND status = %s{room}"
+        f" WHERE id = %s AND status = %s{room} RETURNING id"
     )
 
 
