@@ -36,11 +36,11 @@ def prepared_cursor() -> CursorWrapper:
     db = database()
     if db.vendor != "postgresql":
         return db.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 
     db.ensure_connection()
     # As db.cursor() wraps its own: queries logged and errors translated alike.
-    return db._prepare_cursor(ServerBindingCursor(db.connection))  # type: ignore[no-any-return]
+    return db._prepare_cursor(ServerBindingCursor(db.connection))  # type: ignore[attr-defined]
 
 
 class Columns(Generic[M]):
@@ -49,6 +49,7 @@ class Columns(Generic[M]):
         self.alias = alias
         self.fields = model._meta.concrete_fields
         self._pk_index = list(self.fields).index(model._meta.pk)
+        self._attnames = [field.attname for field in self.fields]
         # Converters are the connection's own methods, and connections are per thread.
         self._converters: weakref.WeakKeyDictionary[
             BaseDatabaseWrapper, list[tuple[int, list[Converter], Any]]
@@ -81,7 +82,7 @@ class Columns(Generic[M]):
             for convert in converters:
                 value = convert(value, column, db)
             values[index] = value
-        return self.model.from_db(db.alias, None, values)
+        return self.model.from_db(db.alias, self._attnames, values)
 
     def _converters_for(self, connection: BaseDatabaseWrapper) -> list[tuple[int, list[Converter], Any]]:
         found = self._converters.get(connection)
@@ -89,7 +90,7 @@ class Columns(Generic[M]):
             found = []
             for index, field in enumerate(self.fields):
                 column = field.get_col(self.alias)
-                converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+                converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)  # type: ignore[attr-defined]
                 if converters:
                     found.append((index, converters, column))
             self._converters[connection] = found
@@ -110,7 +111,7 @@ def column_value(field: "models.Field[Any, Any]", value: Any) -> Any:
     the ORM converts it."""
     db = database()
     column = field.get_col(field.model._meta.db_table)
-    for convert in db.ops.get_db_converters(column) + field.get_db_converters(db):
+    for convert in db.ops.get_db_converters(column) + field.get_db_converters(db):  # type: ignore[attr-defined]
         value = convert(value, column, db)
     return value
 
@@ -169,7 +170,7 @@ def _insert_after_statement(model: type[models.Model], db: BaseDatabaseWrapper, 
         meta, quote = model._meta, db.ops.quote_name
         fields, _ = _insert_statement(model, db)
         # Typed: parameters in a SELECT list carry no column type to infer from.
-        values = ", ".join(f"CAST(%s AS {field.cast_db_type(db)})" for field in fields)
+        values = ", ".join(f"CAST(%s AS {field.cast_db_type(db)})" for field in fields)  # type: ignore[attr-defined]
         found = _INSERTS_AFTER[model, statement] = (
             f"WITH first AS ({statement}) INSERT INTO {quote(meta.db_table)}"  # noqa: S608 (names from the model)
             f" ({', '.join(quote(field.column) for field in fields)}) SELECT {values} FROM first"

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -325,7 +326,7 @@ def test_the_written_out_recent_hold_rule_answers_as_the_holds_queryset(clock):
                         .filter(member=member)
                         .exists()
                     )
-                    asked = {
+                    asked: dict[str, Any] = {
                         "member": member,
                         "merchant_ref": merchant_ref,
                         "category": category,
