@@ -70,7 +70,7 @@ def run(scale: str) -> BenchResult:
     served = {
         "workers": config["workers"],
         "threads": config["threads"],
-        # The side-effect tasks a redemption enqueues wait here, unconsumed, and go afterwards.
+        # The side-effect drains the redemptions wake wait here, unconsumed, and go afterwards.
         "extra_env": {"CELERY_TASK_DEFAULT_QUEUE": queue},
     }
     with bench_database() as database_url:
