@@ -11,7 +11,7 @@ the ORM.
 
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -90,7 +90,7 @@ class Columns(Generic[M]):
             found = []
             for index, field in enumerate(self.fields):
                 column = field.get_col(self.alias)
-                converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)  # type: ignore[attr-defined]
+                converters = _converters(field, column, connection)
                 if converters:
                     found.append((index, converters, column))
             self._converters[connection] = found
@@ -111,23 +111,28 @@ def column_value(field: "models.Field[Any, Any]", value: Any) -> Any:
     the ORM converts it."""
     db = database()
     column = field.get_col(field.model._meta.db_table)
-    for convert in db.ops.get_db_converters(column) + field.get_db_converters(db):  # type: ignore[attr-defined]
+    for convert in _converters(field, column, db):
         value = convert(value, column, db)
     return value
+
+
+def _converters(field: "models.Field[Any, Any]", column: Any, db: BaseDatabaseWrapper) -> list[Converter]:
+    """What the ORM applies to a value read from `column`: the backend's, then the field's."""
+    return db.ops.get_db_converters(column) + field.get_db_converters(db)  # type: ignore[attr-defined]
 
 
 def row_insert(obj: models.Model) -> None:
     """INSERT `obj` as `obj.save()` would make it (defaults, `auto_now_add`, the database's
     representation of every value) and take its new primary key, without the ORM's compiler."""
     db = database()
-    fields, sql = _insert_statement(type(obj), db)
+    insert = _insert_statement(type(obj), db)
     with prepared_cursor() as cursor:
-        cursor.execute(sql, _insert_values(obj, fields, db))
+        cursor.execute(insert.sql, _insert_values(obj, insert.fields, db))
         if db.features.can_return_columns_from_insert:
-            (obj.pk,) = cursor.fetchone()
+            (pk,) = cursor.fetchone()
         else:
-            obj.pk = db.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
-    obj._state.adding, obj._state.db = False, db.alias
+            pk = db.ops.last_insert_id(cursor, obj._meta.db_table, obj._meta.pk.column)
+    _saved(obj, pk, db)
 
 
 def row_insert_after(obj: models.Model, *, statement: str, params: Sequence[Any]) -> bool:
@@ -142,7 +147,7 @@ def row_insert_after(obj: models.Model, *, statement: str, params: Sequence[Any]
                 return False
         row_insert(obj)
         return True
-    fields, _ = _insert_statement(type(obj), db)
+    fields = _insert_statement(type(obj), db).fields
     with prepared_cursor() as cursor:
         cursor.execute(
             _insert_after_statement(type(obj), db, statement), [*params, *_insert_values(obj, fields, db)]
@@ -150,9 +155,14 @@ def row_insert_after(obj: models.Model, *, statement: str, params: Sequence[Any]
         row = cursor.fetchone()
     if row is None:
         return False
-    obj.pk = row[0]
-    obj._state.adding, obj._state.db = False, db.alias
+    _saved(obj, row[0], db)
     return True
+
+
+def _saved(obj: models.Model, pk: Any, db: BaseDatabaseWrapper) -> None:
+    """`obj` as the ORM leaves an instance it has just inserted."""
+    obj.pk = pk
+    obj._state.adding, obj._state.db = False, db.alias
 
 
 def _insert_values(
@@ -168,18 +178,22 @@ def _insert_after_statement(model: type[models.Model], db: BaseDatabaseWrapper, 
     found = _INSERTS_AFTER.get((model, statement))
     if found is None:
         meta, quote = model._meta, db.ops.quote_name
-        fields, _ = _insert_statement(model, db)
+        insert = _insert_statement(model, db)
         # Typed: parameters in a SELECT list carry no column type to infer from.
-        values = ", ".join(f"CAST(%s AS {field.cast_db_type(db)})" for field in fields)  # type: ignore[attr-defined]
+        values = ", ".join(f"CAST(%s AS {field.cast_db_type(db)})" for field in insert.fields)  # type: ignore[attr-defined]
         found = _INSERTS_AFTER[model, statement] = (
             f"WITH first AS ({statement}) INSERT INTO {quote(meta.db_table)}"  # noqa: S608 (names from the model)
-            f" ({', '.join(quote(field.column) for field in fields)}) SELECT {values} FROM first"
-            f" RETURNING {quote(meta.pk.column)}"
+            f" ({insert.columns}) SELECT {values} FROM first RETURNING {quote(meta.pk.column)}"
         )
     return found
 
 
-_Insert = tuple[list["models.Field[Any, Any]"], str]
+class _Insert(NamedTuple):
+    fields: list["models.Field[Any, Any]"]
+    columns: str  # their quoted names, comma-separated
+    sql: str
+
+
 _INSERTS: dict[tuple[type[models.Model], str], _Insert] = {}
 
 
@@ -195,5 +209,5 @@ def _insert_statement(model: type[models.Model], connection: BaseDatabaseWrapper
         )
         if connection.features.can_return_columns_from_insert:
             sql += f" RETURNING {quote(meta.pk.column)}"
-        found = _INSERTS[model, connection.vendor] = (fields, sql)
+        found = _INSERTS[model, connection.vendor] = _Insert(fields, columns, sql)
     return found

@@ -7,6 +7,7 @@ merchant, and no selector here lists one merchant's holds to another.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -169,7 +170,7 @@ def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days
             [member.pk, merchant_ref, category, database().ops.adapt_datetimefield_value(now)],
         )
         (held_until,) = cursor.fetchone()
-    return hold_recent(column_value(Hold._meta.get_field("expires_at"), held_until), days=days, now=now)
+    return hold_recent(hold_held_until_read(held_until), days=days, now=now)
 
 
 def hold_held_until_sql(*, member: str, merchant_ref: str, category: str) -> str:
@@ -190,6 +191,12 @@ def hold_held_until_sql(*, member: str, merchant_ref: str, category: str) -> str
         f" AND h.category IN ({category}, '{HoldCategory.ALL.value}') AND h.placed_at <= %s"
         f" AND ({active} OR h.lifted_how <> '{HoldEnd.APPEAL.value}'))"
     )
+
+
+def hold_held_until_read(value: Any) -> datetime | None:
+    """What hold_held_until_sql read, as a datetime (SQLite reads it as text)."""
+    held_until: datetime | None = column_value(Hold._meta.get_field("expires_at"), value)
+    return held_until
 
 
 def hold_recent(held_until: datetime | None, *, days: int, now: datetime) -> bool:

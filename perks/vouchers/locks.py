@@ -12,10 +12,10 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from loyalty.core.rows import Columns, column_value, database, instances, prepared_cursor
+from loyalty.core.rows import Columns, database, instances, prepared_cursor
 from loyalty.members.models import Member
-from loyalty.scoring.models import Hold, MemberStanding, Tier
-from loyalty.scoring.selectors import hold_held_until_sql, hold_recent
+from loyalty.scoring.models import MemberStanding, Tier
+from loyalty.scoring.selectors import hold_held_until_read, hold_held_until_sql, hold_recent
 from perks.catalog.models import Perk
 from perks.merchants.models import Merchant
 from perks.vouchers.models import Voucher
@@ -103,8 +103,7 @@ def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> VoucherUse | 
     if standing is not None:
         standing.tier = tier
     Member.standing.related.set_cached_value(member, standing)  # None: has none, read nothing more
-    held_until = column_value(Hold._meta.get_field("expires_at"), row[-1])
-    return VoucherUse(voucher, held_until, now)
+    return VoucherUse(voucher, hold_held_until_read(row[-1]), now)
 
 
 def voucher_lock(*, merchant_id: int, code: str) -> VoucherUse | None:

@@ -29,6 +29,12 @@ def drop_queue(name: str) -> None:
         queue.delete()
 
 
+def purge_queue() -> int:
+    """Empty this process's queue; how many messages were waiting in it."""
+    with app.connection_for_write() as conn:
+        return int(Queue(app.conf.task_default_queue).bind(conn.default_channel).purge() or 0)
+
+
 @contextmanager
 def running_worker(*, concurrency: int = 1) -> Iterator[None]:
     with start_worker(

@@ -3,12 +3,9 @@ however many times the task runs; redemptions are the outbox their drain empties
 
 import json
 import time
-from typing import Any
 
 import pytest
-from kombu import Queue
 
-from loyalty.celery import app
 from loyalty.members.models import Notification
 from perks.merchants.models import WebhookDelivery, WebhookEvent
 from perks.merchants.services import webhook_endpoint_create
@@ -23,6 +20,7 @@ from perks.vouchers.services import (
 )
 from perks.vouchers.services.side_effects import redemption_side_effects_due, redemption_side_effects_nudge
 from perks.vouchers.tasks import redemption_side_effects_due as drain
+from tests.support.celery import purge_queue
 from tests.support.races import race
 from tests.support.receiver import Receiver
 
@@ -129,23 +127,14 @@ def test_a_redemption_left_due_by_a_crash_is_applied_by_the_sweep(redemption):
     assert UsageRecord.objects.filter(redemption=redemption).count() == 1
 
 
-def _messages_waiting() -> int:
-    with app.connection_for_write() as connection:
-        queue = Queue(app.conf.task_default_queue).bind(connection.default_channel)
-        declared: Any = queue.queue_declare()  # kombu's stubs type it as the queue's name
-        waiting = declared.message_count
-        queue.purge()
-    return waiting
-
-
 def test_a_burst_of_commits_wakes_the_drain_once_per_interval(monkeypatch):
     monkeypatch.setattr(side_effects, "_nudged_at", -side_effects.NUDGE_SECONDS)
-    _messages_waiting()
+    purge_queue()
 
     for _ in range(50):
         redemption_side_effects_nudge()
-    assert _messages_waiting() == 1
+    assert purge_queue() == 1
 
     time.sleep(side_effects.NUDGE_SECONDS)
     redemption_side_effects_nudge()
-    assert _messages_waiting() == 1
+    assert purge_queue() == 1
