@@ -1,5 +1,6 @@
-"""The served processes refuse to start without a secret key in production; manage.py, the
-developer's tool, debugs unless told otherwise."""
+"""The served processes refuse to start without a secret key in production, and load
+everything before their first request; manage.py, the developer's tool, debugs unless told
+otherwise."""
 
 import os
 import subprocess
@@ -32,3 +33,20 @@ def test_production_settings_refuse_to_load_without_a_secret_key():
 def test_manage_py_is_a_development_tool_unless_debug_is_turned_off():
     assert _run(["manage.py", "makemigrations", "--check", "--dry-run"]).returncode == 0
     assert _run(["manage.py", "check"], DEBUG="0").returncode != 0
+
+
+def test_the_served_app_imports_every_view_and_hides_it_from_the_garbage_collector():
+    served = _run(
+        [
+            "-c",
+            "import gc, sys; import loyalty.wsgi;"
+            " print(gc.get_freeze_count(), 'perks.api.views.redemptions' in sys.modules)",
+        ],
+        DJANGO_SETTINGS_MODULE="loyalty.settings",
+        DEBUG="1",
+    )
+
+    assert served.returncode == 0, served.stderr
+    frozen, views_loaded = served.stdout.split()
+    assert int(frozen) > 10_000
+    assert views_loaded == "True"
