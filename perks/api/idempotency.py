@@ -117,7 +117,17 @@ def _once(
         response = None
     # The view raised, and its error is stored in a transaction of its own (the success path
     # needs no savepoint for it); or another request stored its answer between our look-up
-    # and our insert. Either way the first answer stored is the answer.
+    # and our insert. Either way the first answer stored is the answer: if one is stored in
+    # that moment again, while the error is being kept, it is visible to the next look-up.
+    try:
+        return _settle(answer, response)
+    except _AnsweredMeanwhile:
+        return _settle(answer, None)
+
+
+def _settle(answer: "_Answer", response: HttpResponseBase | None) -> HttpResponse:
+    """In a transaction: the stored answer, else `response` kept; with no `response`, the
+    stored answer or 409 while the request that will store it still runs."""
     with transaction.atomic():
         replay = answer.claim(wait_refused=IdempotencyRequestInProgress if response is None else None)
         if replay is not None:

@@ -7,13 +7,16 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection
+from django.test import RequestFactory
 from django.urls import include, path
 from django.utils import timezone
 from rest_framework import status
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
 from loyalty.schedule import BEAT_SCHEDULE
+from perks.api import idempotency
 from perks.api.idempotency import RETENTION, idempotency_records_purge, request_hash
 from perks.api.models import IdempotencyRecord
 from perks.api.views.base import PartnerView
@@ -71,25 +74,35 @@ class AnsweredMeanwhile(PartnerView):
 
     def post(self, request):
         audit_record(merchant=self.merchant, actor=self.api_key, action="test.written")
-
-        def answer_elsewhere() -> None:
-            try:
-                IdempotencyRecord.objects.create(
-                    merchant=self.merchant,
-                    key=request.headers["Idempotency-Key"],
-                    request_method="POST",
-                    request_path=request.path,
-                    request_hash=request_hash(request),
-                    response_status=201,
-                    response_body='{"answered": "elsewhere"}',
-                )
-            finally:
-                connection.close()
-
-        elsewhere = threading.Thread(target=answer_elsewhere)
-        elsewhere.start()
-        elsewhere.join(timeout=30)
+        answer_elsewhere(
+            merchant_id=self.merchant.pk,
+            key=request.headers["Idempotency-Key"],
+            path=request.path,
+            fingerprint=request_hash(request),
+        )
         return Response({"answered": "here"}, status=status.HTTP_201_CREATED)
+
+
+def answer_elsewhere(*, merchant_id: int, key: str, path: str, fingerprint: str) -> None:
+    """Another request's answer to `key`, stored and committed on a connection of its own."""
+
+    def store() -> None:
+        try:
+            IdempotencyRecord.objects.create(
+                merchant_id=merchant_id,
+                key=key,
+                request_method="POST",
+                request_path=path,
+                request_hash=fingerprint,
+                response_status=201,
+                response_body='{"answered": "elsewhere"}',
+            )
+        finally:
+            connection.close()
+
+    elsewhere = threading.Thread(target=store)
+    elsewhere.start()
+    elsewhere.join(timeout=30)
 
 
 urlpatterns = [
@@ -344,3 +357,32 @@ def test_an_answer_stored_meanwhile_by_another_request_wins_and_this_one_is_undo
     assert response.json() == {"answered": "elsewhere"}
     assert response["Idempotent-Replayed"] == "true"
     assert not AuditEntry.objects.filter(action="test.written").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_stored_while_a_refusal_is_being_kept_wins_too(partner, test_views, monkeypatch):
+    """The same moment while the refusal is kept, in its own transaction: another request's
+    answer is committed after the look-up that took the key's lock."""
+    path, body = "/api/v1/writes-then-refuses", {"n": 1}
+    same_request = Request(RequestFactory().post(path, body, content_type="application/json"))
+    look_up = idempotency._lock_and_record
+    look_ups: list[object] = []
+
+    def look_up_then_answer_elsewhere(merchant_id: int, key: str) -> Any:
+        found = look_up(merchant_id, key)
+        look_ups.append(found)
+        if len(look_ups) == 2:  # the refusal's transaction, the lock just taken
+            answer_elsewhere(
+                merchant_id=merchant_id, key=key, path=path, fingerprint=request_hash(same_request)
+            )
+        return found
+
+    monkeypatch.setattr(idempotency, "_lock_and_record", look_up_then_answer_elsewhere)
+    response = partner.post("/writes-then-refuses", body, idempotency_key=KEY)
+
+    assert response.status_code == 201
+    assert response.json() == {"answered": "elsewhere"}
+    assert response["Idempotent-Replayed"] == "true"
+    assert not AuditEntry.objects.filter(action="test.written").exists()
+    assert len(look_ups) == 3
