@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -36,6 +38,8 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from loyalty.core.errors import Conflict, Invalid
 from perks.merchants.models import (
@@ -312,18 +316,23 @@ def _post(endpoint: WebhookEndpoint, body: bytes) -> _Result:
     }
     started = time.perf_counter()
     try:
-        with requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        with (
+            _public_session() as session,
+            session.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             latency_ms = _ms_since(started)
             excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True).decode("utf-8", "replace")
     except requests.RequestException as exc:
-        return _Result(ok=False, latency_ms=_ms_since(started), error=f"{type(exc).__name__}: {exc}")
+        refused = _refusal_in(exc)
+        error = str(refused) if refused else f"{type(exc).__name__}: {exc}"
+        return _Result(ok=False, latency_ms=_ms_since(started), error=error)
     ok = 200 <= response.status_code < 300
     error = "" if ok else f"HTTP {response.status_code}"
     return _Result(
@@ -360,6 +369,84 @@ def _endpoint_url(url: str) -> str:
     if _is_private_address(host):
         raise Invalid("Webhooks can only be sent to public addresses.", param="url")
     return url
+
+
+class AddressRefused(OSError):
+    """The endpoint's name led to an address webhooks may not go to."""
+
+
+def _public_session() -> requests.Session:
+    """A session whose every connection is checked once made, before a byte is sent: the
+    name in a URL was checked when the endpoint was saved, but what it resolves to can
+    change afterwards (DNS rebinding), and a worker must never post to, and record the
+    answer of, a service on our private network. Proxies from the environment are not
+    used, so the address checked is the endpoint's own."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = _PublicOnlyAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class _PublicOnlyConnection(urllib3.connection.HTTPConnection):
+    """Checks where the name leads before connecting (so nothing private is even knocked
+    on), and the address actually connected to afterwards (the name may have been
+    answered differently the second time)."""
+
+    def _new_conn(self) -> socket.socket:
+        for *_, address in socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM):
+            self._refuse_unless_allowed(str(address[0]))
+        sock = super()._new_conn()
+        try:
+            self._refuse_unless_allowed(sock.getpeername()[0])
+        except AddressRefused:
+            sock.close()
+            raise
+        return sock
+
+    def _refuse_unless_allowed(self, address: str) -> None:
+        if not _address_allowed(address):
+            raise AddressRefused(f"Refused: {self.host} is at {address}, which is not a public address.")
+
+
+class _PublicOnlyHTTPSConnection(_PublicOnlyConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _PublicOnlyPool(HTTPConnectionPool):
+    ConnectionCls = _PublicOnlyConnection
+
+
+class _PublicOnlyHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicOnlyHTTPSConnection
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicOnlyPool, "https": _PublicOnlyHTTPSPool}
+
+
+def _address_allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope (fe80::1%eth0) is no part of it
+    if ip.is_loopback:
+        return bool(settings.WEBHOOK_ALLOW_LOOPBACK)
+    return ip.is_global
+
+
+def _refusal_in(exc: BaseException) -> AddressRefused | None:
+    """The AddressRefused behind what requests raised, wherever urllib3 put it."""
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        found = pending.pop()
+        if isinstance(found, AddressRefused):
+            return found
+        if isinstance(found, BaseException) and id(found) not in seen:
+            seen.add(id(found))
+            pending += [found.__cause__, found.__context__, getattr(found, "reason", None), *found.args]
+    return None
 
 
 def _is_loopback(host: str) -> bool:

@@ -94,6 +94,35 @@ def test_a_delivery_posts_the_event_signed_and_records_the_attempt():
 
 
 @pytest.mark.django_db
+def test_a_name_that_now_leads_to_our_own_network_gets_nothing(settings):
+    """DNS rebinding: the URL passed its check when it was saved, and its name now leads
+    somewhere webhooks may not go. Every connection's address is checked before a byte is
+    sent, so the service there receives nothing and no answer of it is recorded."""
+    with Receiver([200]).running() as receiver:
+        merchant = MerchantFactory.create()
+        owner = StaffFactory.create(merchant=merchant).user
+        created = webhook_endpoint_create(
+            merchant=merchant,
+            actor=owner,
+            url=receiver.url.replace("127.0.0.1", "localhost"),
+            event_types=["voucher.redeemed"],
+        )
+        settings.WEBHOOK_ALLOW_LOOPBACK = False  # where "localhost" leads is now out of bounds
+        _, delivery = emit_one(created)
+
+        attempt = attempt_now(delivery)
+
+    assert receiver.received == []
+    assert attempt.outcome == AttemptOutcome.FAILED
+    assert attempt.status_code is None
+    assert attempt.response_excerpt == ""
+    assert attempt.error in {
+        f"Refused: localhost is at {address}, which is not a public address."
+        for address in ("127.0.0.1", "::1")
+    }
+
+
+@pytest.mark.django_db
 def test_a_tampered_body_or_another_secret_fails_verification():
     with Receiver([200]).running() as receiver:
         created = endpoint_for(receiver)
