@@ -29,7 +29,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -39,6 +38,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from loyalty.core.errors import Conflict, Invalid
@@ -376,11 +376,11 @@ class AddressRefused(OSError):
 
 
 def _public_session() -> requests.Session:
-    """A session whose every connection is checked once made, before a byte is sent: the
-    name in a URL was checked when the endpoint was saved, but what it resolves to can
-    change afterwards (DNS rebinding), and a worker must never post to, and record the
-    answer of, a service on our private network. Proxies from the environment are not
-    used, so the address checked is the endpoint's own."""
+    """A session that connects only to public addresses: the name in a URL was checked when
+    the endpoint was saved, but what it resolves to can change afterwards (DNS rebinding),
+    and a worker must never post to, and record the answer of, a service on our private
+    network. Proxies from the environment are not used, so the address checked is the
+    endpoint's own."""
     session = requests.Session()
     session.trust_env = False
     adapter = _PublicOnlyAdapter()
@@ -389,7 +389,7 @@ def _public_session() -> requests.Session:
     return session
 
 
-class _PublicOnlyConnection(urllib3.connection.HTTPConnection):
+class _PublicOnlyConnection(HTTPConnection):
     """Checks where the name leads before connecting (so nothing private is even knocked
     on), and the address actually connected to afterwards (the name may have been
     answered differently the second time)."""
@@ -410,7 +410,7 @@ class _PublicOnlyConnection(urllib3.connection.HTTPConnection):
             raise AddressRefused(f"Refused: {self.host} is at {address}, which is not a public address.")
 
 
-class _PublicOnlyHTTPSConnection(_PublicOnlyConnection, urllib3.connection.HTTPSConnection):
+class _PublicOnlyHTTPSConnection(_PublicOnlyConnection, HTTPSConnection):
     pass
 
 
