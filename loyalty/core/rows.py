@@ -1,5 +1,6 @@
 """Statements written out by hand, for the few hot paths where compiling an ORM query
-costs more than the database spends running it (a redemption: bench/redeem_api.py).
+costs more than the database spends running it (a redemption, and the key look-up every
+partner API request makes: bench/redeem_api.py).
 
 `Columns(Model, alias)` writes a model's concrete columns into a SELECT list and turns its
 share of the row back into an instance, through the same converters the ORM applies, so
