@@ -39,9 +39,13 @@ def prepared_cursor() -> CursorWrapper:
         return db.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 
+    # As db.cursor() makes its own: the connection's health checked once a request (a
+    # connection the database dropped since the last request is replaced, not failed on),
+    # then the cursor wrapped, so queries are logged and errors translated alike.
+    db.close_if_health_check_failed()
     db.ensure_connection()
-    # As db.cursor() wraps its own: queries logged and errors translated alike.
-    return db._prepare_cursor(ServerBindingCursor(db.connection))  # type: ignore[attr-defined]
+    with db.wrap_database_errors:
+        return db._prepare_cursor(ServerBindingCursor(db.connection))  # type: ignore[attr-defined]
 
 
 class Columns(Generic[M]):

@@ -4,7 +4,9 @@
 
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from loyalty.core.rows import Columns, column_value, prepared_cursor, row_insert, row_insert_after
@@ -95,3 +97,20 @@ def test_a_row_is_inserted_after_a_statement_only_when_it_changed_a_row(changed)
     assert (lookup.pk is not None) is changed
     member.refresh_from_db()
     assert member.display_name == ("After" if changed else "Before")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_database_dropped_between_requests_is_replaced_not_failed_on():
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (dropped,) = cursor.fetchone()
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    close_old_connections()  # the end of a request, as the WSGI handler does it
+
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (serving,) = cursor.fetchone()
+
+    assert serving != dropped
