@@ -11,7 +11,7 @@ from typing import Any
 
 from loyalty.core.errors import Invalid
 from perks.catalog.models import Perk
-from perks.catalog.money import amount_parse, currency_code, quantize
+from perks.catalog.money import purchase_parse, quantize
 from perks.catalog.params import (
     AccessPassParams,
     DepositWaiverParams,
@@ -68,14 +68,7 @@ def benefit_compute(
     """The benefit of `perk` for a purchase of `amount` in `currency` (both optional), with
     `uses_remaining` on the voucher (access passes count entries with it)."""
     params = params_parse(perk.type, perk.params)
-    currency = currency_code(currency, param="currency") if currency else None
-    if amount is not None and currency is None:
-        raise Invalid("Give the currency of the amount.", param="currency")
-    spent = (
-        None
-        if amount is None or currency is None
-        else amount_parse(amount, currency=currency, param="amount")
-    )
+    spent, currency = purchase_parse(amount, currency)
     if uses_remaining is not None and uses_remaining < 0:
         raise Invalid("uses_remaining cannot be negative.", param="uses_remaining")
     return _compute(perk.type, params, spent, currency, uses_remaining)

@@ -27,6 +27,17 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-decimals(currency)), rounding=ROUND_HALF_UP)
 
 
+def purchase_parse(amount: object, currency: object, *, at: str = "") -> tuple[Decimal | None, str | None]:
+    """A purchase's amount and currency, each optional, though an amount needs its currency;
+    `at` goes before the names of the params an error points at (`redemptions.3.`)."""
+    code = currency_code(currency, param=f"{at}currency") if currency else None
+    if amount is None:
+        return None, code
+    if code is None:
+        raise Invalid("Give the currency of the amount.", param=f"{at}currency")
+    return amount_parse(amount, currency=code, param=f"{at}amount"), code
+
+
 def amount_parse(value: object, *, currency: str, param: str, positive: bool = False) -> Decimal:
     """An amount given as a string or an int (never a float), exact in `currency`'s minor unit."""
     if isinstance(value, (float, bool)):

@@ -19,7 +19,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid, NotFound
-from perks.catalog.money import amount_parse, currency_code
+from perks.catalog.money import purchase_parse
 from perks.merchants.models import ApiKey, Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require, webhook_emit
@@ -162,21 +162,14 @@ def _item_row(index: int, item: BatchItem, now: datetime) -> RedemptionBatchItem
         raise Invalid("occurred_at is more than a year ago.", param=f"{param}.occurred_at")
     if item.location is not None and not 1 <= len(item.location) <= FIELD_MAX_LENGTH:
         raise Invalid("A location is its code, as the portal shows it.", param=f"{param}.location")
-    currency = currency_code(item.currency, param=f"{param}.currency") if item.currency else ""
-    if item.amount is not None and not currency:
-        raise Invalid("Give the currency of the amount.", param=f"{param}.currency")
-    amount = (
-        amount_parse(item.amount, currency=currency, param=f"{param}.amount")
-        if currency and item.amount is not None
-        else None
-    )
+    amount, currency = purchase_parse(item.amount, item.currency, at=f"{param}.")
     return RedemptionBatchItem(
         index=index,
         code=item.code,
         occurred_at=item.occurred_at,
         location_code=item.location or "",
         amount=amount,
-        currency=currency,
+        currency=currency or "",
     )
 
 

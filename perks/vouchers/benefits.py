@@ -24,7 +24,7 @@ from loyalty.scoring.selectors import standing_of
 from perks.catalog.benefits import benefit_compute
 from perks.catalog.eligibility import perk_refusal
 from perks.catalog.models import Perk, PerkType
-from perks.catalog.money import amount_parse, currency_code
+from perks.catalog.money import purchase_parse
 from perks.catalog.selectors import perks_live_of_merchant
 from perks.merchants.models import Merchant
 from perks.vouchers.models import Voucher, VoucherStatus
@@ -57,12 +57,7 @@ def benefits_of_member(
     *, merchant: Merchant, member: Member, amount: Decimal | str | None = None, currency: str | None = None
 ) -> MemberBenefits:
     """`member`'s benefits at `merchant` now, for a purchase of `amount` in `currency` (optional)."""
-    if amount is not None and currency is None:
-        raise Invalid("Give the currency of the amount.", param="currency")
-    if currency is not None:
-        currency = currency_code(currency, param="currency")
-        if amount is not None:
-            amount = amount_parse(amount, currency=currency, param="amount")
+    amount, currency = purchase_parse(amount, currency)
     now = timezone.now()
     standing = standing_of(member=member)
     perks = [

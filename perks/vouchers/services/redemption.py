@@ -24,7 +24,7 @@ from loyalty.members.services import member_lookup_record
 from loyalty.scoring.selectors import Standing, standing_from
 from perks.catalog.benefits import Benefit, benefit_compute
 from perks.catalog.eligibility import perk_refusal
-from perks.catalog.money import amount_parse, currency_code
+from perks.catalog.money import purchase_parse
 from perks.merchants.models import Location, Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require
@@ -79,7 +79,7 @@ def voucher_validate(
 ) -> Validation:
     """Whether `code` could be redeemed at `merchant` now, and what it would give. Changes
     nothing but the member's look-up log."""
-    _purchase(amount, currency)
+    purchase_parse(amount, currency)
     _location(merchant, location_code)
     try:
         canonical = code_normalize(code)
@@ -167,7 +167,7 @@ def voucher_redeem(
         raise Invalid(f"channel is one of {', '.join(RedemptionChannel.values)}.", param="channel")
     now = timezone.now()
     at = _occurred_at(occurred_at, now)
-    spent, currency = _purchase(amount, currency)
+    spent, currency = purchase_parse(amount, currency)
     location = _location(merchant, location_code)
     canonical = code_normalize(code)
     if reservation is not None and reservation.merchant_id != merchant.pk:
@@ -377,17 +377,6 @@ def _occurred_at(occurred_at: datetime | None, now: datetime) -> datetime:
     if occurred_at > now + OCCURRED_AT_SKEW:
         raise Invalid("occurred_at cannot be in the future.", param="occurred_at")
     return occurred_at
-
-
-def _purchase(amount: Decimal | str | None, currency: str | None) -> tuple[Decimal | None, str | None]:
-    """The amount and currency parsed, refused when malformed whatever the voucher (a 400,
-    never a reason)."""
-    code = currency_code(currency, param="currency") if currency else None
-    if amount is None:
-        return None, code
-    if code is None:
-        raise Invalid("Give the currency of the amount.", param="currency")
-    return amount_parse(amount, currency=code, param="amount"), code
 
 
 def _location(merchant: Merchant, location_code: str | None) -> Location | None:
