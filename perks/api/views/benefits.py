@@ -11,6 +11,7 @@ from perks.api.members import MemberInput
 from perks.api.serializers import AmountField, BenefitField, CurrencyField, VoucherCodeField
 from perks.api.views.base import PartnerView, parsed, rendered
 from perks.catalog.models import PerkType
+from perks.catalog.money import purchase_parse
 from perks.vouchers.benefits import benefits_of_member
 
 
@@ -96,10 +97,10 @@ class BenefitsView(PartnerView):
         with its value computed for the amount given, and the voucher to redeem if they hold one.
         A perk in another currency than the amount's is listed with `applies: false`."""
         data = parsed(BenefitsQuerySerializer, request)
+        # A malformed purchase is refused before anyone is looked up.
+        amount, currency = purchase_parse(data.get("amount"), data.get("currency"))
         member = self.member_from(data, purpose=LookupPurpose.BENEFITS)
-        found = benefits_of_member(
-            merchant=self.merchant, member=member, amount=data.get("amount"), currency=data.get("currency")
-        )
+        found = benefits_of_member(merchant=self.merchant, member=member, amount=amount, currency=currency)
         body: dict[str, Any] = {
             "member": {"ref": member.ref, "tier": found.tier.slug},
             "benefits": found.benefits,

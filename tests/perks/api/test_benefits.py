@@ -173,3 +173,13 @@ def test_a_bad_amount_or_currency_is_a_validation_error(partner, member, body, p
     response = partner.post("/benefits", {"member": member.ref, **body})
 
     assert_error(response, 400, "validation_error", param=param)
+
+
+def test_a_bad_purchase_is_refused_before_anyone_is_looked_up(partner, member):
+    """Whether the member exists is not told, nor looked up, for a request that is malformed."""
+    unknown = partner.post("/benefits", {"member": "mem_" + "0" * 20, "amount": "10.00"})
+    known = partner.post("/benefits", {"member": member.ref, "amount": "10.00"})
+
+    assert_error(unknown, 400, "validation_error", param="currency")
+    assert known.content == unknown.content
+    assert not MemberLookup.objects.filter(member=member).exists()
