@@ -429,7 +429,9 @@ class _PublicOnlyAdapter(HTTPAdapter):
 
 
 def _address_allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope (fe80::1%eth0) is no part of it
+    """Whether webhooks may go to `address` (an IP address; ValueError for anything else):
+    a public one, or this machine where WEBHOOK_ALLOW_LOOPBACK says so."""
+    ip = ipaddress.ip_address(address)
     if ip.is_loopback:
         return bool(settings.WEBHOOK_ALLOW_LOOPBACK)
     return ip.is_global
@@ -459,11 +461,12 @@ def _is_loopback(host: str) -> bool:
 
 
 def _is_private_address(host: str) -> bool:
+    """An address written in the URL that webhooks may not go to; a name is checked where
+    it leads, at each delivery."""
     try:
-        address = ipaddress.ip_address(host)
+        return not _address_allowed(host)
     except ValueError:
         return False
-    return not address.is_loopback and not address.is_global
 
 
 def _event_types(event_types: Iterable[str]) -> list[str]:
