@@ -126,6 +126,14 @@ def _converters(field: "models.Field[Any, Any]", column: Any, db: BaseDatabaseWr
     return db.ops.get_db_converters(column) + field.get_db_converters(db)  # type: ignore[attr-defined]
 
 
+def row_read(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The row a written-out statement returns (its first), or None when it returns none."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
+
+
 def row_insert(obj: models.Model) -> None:
     """INSERT `obj` as `obj.save()` would make it (defaults, `auto_now_add`, the database's
     representation of every value) and take its new primary key, without the ORM's compiler."""
@@ -146,18 +154,14 @@ def row_insert_after(obj: models.Model, *, statement: str, params: Sequence[Any]
     round trip, as a data-modifying WITH; elsewhere one after the other."""
     db = database()
     if db.vendor != "postgresql":
-        with prepared_cursor() as cursor:
-            cursor.execute(statement, params)
-            if cursor.fetchone() is None:
-                return False
+        if row_read(statement, params) is None:
+            return False
         row_insert(obj)
         return True
     fields = _insert_statement(type(obj), db).fields
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _insert_after_statement(type(obj), db, statement), [*params, *_insert_values(obj, fields, db)]
-        )
-        row = cursor.fetchone()
+    row = row_read(
+        _insert_after_statement(type(obj), db, statement), [*params, *_insert_values(obj, fields, db)]
+    )
     if row is None:
         return False
     _saved(obj, row[0], db)

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from loyalty.core.rows import column_value, database, prepared_cursor
+from loyalty.core.rows import column_value, database, row_read
 from loyalty.members.models import Member
 from loyalty.scoring import explain
 from loyalty.scoring.errors import HoldNotFound, TierNotFound
@@ -164,13 +164,12 @@ def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days
     A hold overturned on appeal does not count: it should never have been placed.
     """
     now = timezone.now()
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"SELECT {hold_held_until_sql(member='%s', merchant_ref='%s', category='%s')}",
-            [member.pk, merchant_ref, category, database().ops.adapt_datetimefield_value(now)],
-        )
-        (held_until,) = cursor.fetchone()
-    return hold_recent(hold_held_until_read(held_until), days=days, now=now)
+    row = row_read(
+        f"SELECT {hold_held_until_sql(member='%s', merchant_ref='%s', category='%s')}",
+        [member.pk, merchant_ref, category, database().ops.adapt_datetimefield_value(now)],
+    )
+    assert row is not None, "an aggregate returns one row"
+    return hold_recent(hold_held_until_read(row[0]), days=days, now=now)
 
 
 def hold_held_until_sql(*, member: str, merchant_ref: str, category: str) -> str:

@@ -31,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
-from loyalty.core.rows import Columns, database, prepared_cursor, row_insert
+from loyalty.core.rows import Columns, database, row_insert, row_read
 from perks.api.errors import IdempotencyKeyReused, IdempotencyRequestInProgress
 from perks.api.models import IdempotencyRecord
 from perks.merchants.models import Merchant
@@ -216,9 +216,8 @@ _LOCK_AND_RECORD = {
 def _lock_and_record(merchant_id: int, key: str) -> tuple[bool, IdempotencyRecord | None]:
     vendor = database().vendor
     lock_params = [_LOCK_NAMESPACE, f"{merchant_id}:{key}"] if vendor == "postgresql" else []
-    with prepared_cursor() as cursor:
-        cursor.execute(_LOCK_AND_RECORD[vendor], [*lock_params, merchant_id, key])
-        row = cursor.fetchone()
+    row = row_read(_LOCK_AND_RECORD[vendor], [*lock_params, merchant_id, key])
+    assert row is not None, "the statement selects from one row whatever the join finds"
     return bool(row[0]), _RECORD.instance(row, 1)
 
 

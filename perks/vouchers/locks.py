@@ -12,7 +12,7 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from loyalty.core.rows import Columns, database, instances, prepared_cursor
+from loyalty.core.rows import Columns, database, instances, row_read
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
 from loyalty.scoring.selectors import hold_held_until_read, hold_held_until_sql, hold_recent
@@ -92,9 +92,7 @@ def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> VoucherUse | 
     if lock and db.features.has_select_for_update_of:
         sql += f" FOR UPDATE OF {_VOUCHER.alias}"
     now = timezone.now()
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [db.ops.adapt_datetimefield_value(now), merchant_id, code])
-        row = cursor.fetchone()
+    row = row_read(sql, [db.ops.adapt_datetimefield_value(now), merchant_id, code])
     if row is None:
         return None
     voucher, perk, merchant, min_tier, member, standing, tier = instances(row, _VOUCHER_USE_READS)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.core.refs import CROCKFORD
-from loyalty.core.rows import Columns, instances, prepared_cursor
+from loyalty.core.rows import Columns, instances, row_read
 from perks.merchants.errors import KeyAlreadyRevoked
 from perks.merchants.models import ApiKey, Merchant, MerchantStatus
 from perks.merchants.permissions import Permission, Scope
@@ -113,9 +113,7 @@ _KEY_BY_PREFIX = (
 
 def _key_by_prefix(prefix: str) -> ApiKey | None:
     """The key of `prefix` (unique) with its merchant, or None."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_KEY_BY_PREFIX, [prefix])
-        row = cursor.fetchone()
+    row = row_read(_KEY_BY_PREFIX, [prefix])
     if row is None:
         return None
     key, merchant = instances(row, (_KEY, _KEY_MERCHANT))
