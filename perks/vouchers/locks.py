@@ -45,23 +45,20 @@ def members_claims_lock(member_ids: Iterable[int] | QuerySet[Member, int]) -> li
 
 # What a use of a voucher reads beside it (its state, the perk's rules, the member's
 # standing for eligibility), joined into one query, written out: compiling its ORM form
-# (seven tables) took longer than running it.
+# (six tables) took longer than running it. The merchant is the caller's, already read.
 _VOUCHER = Columns(Voucher, "v")
 _PERK = Columns(Perk, "p")
-_MERCHANT = Columns(Merchant, "m")
 _MIN_TIER = Columns(Tier, "pt")
 _MEMBER = Columns(Member, "mb")
 _STANDING = Columns(MemberStanding, "s")
 _TIER = Columns(Tier, "st")
-_VOUCHER_USE_READS = (_VOUCHER, _PERK, _MERCHANT, _MIN_TIER, _MEMBER, _STANDING, _TIER)
+_VOUCHER_USE_READS = (_VOUCHER, _PERK, _MIN_TIER, _MEMBER, _STANDING, _TIER)
 _VOUCHER_USE_SQL = (
     f"SELECT {', '.join(c.select() for c in _VOUCHER_USE_READS)}, "  # noqa: S608 (names from the models)
-    + hold_held_until_sql(
-        member=_VOUCHER.col("member"), merchant_ref=_MERCHANT.col("ref"), category=_PERK.col("type")
-    )
+    + hold_held_until_sql(member=_VOUCHER.col("member"), merchant_ref="%s", category=_PERK.col("type"))
     + f" FROM {_VOUCHER.table}"
     f" JOIN {_PERK.table} ON {_PERK.col('id')} = {_VOUCHER.col('perk')}"
-    f" JOIN {_MERCHANT.table} ON {_MERCHANT.col('id')} = {_PERK.col('merchant')}"
+    f" AND {_PERK.col('merchant')} = {_VOUCHER.col('merchant')}"
     f" LEFT JOIN {_MIN_TIER.table} ON {_MIN_TIER.col('id')} = {_PERK.col('min_tier')}"
     f" JOIN {_MEMBER.table} ON {_MEMBER.col('id')} = {_VOUCHER.col('member')}"
     f" LEFT JOIN {_STANDING.table} ON {_STANDING.col('member')} = {_MEMBER.col('id')}"
@@ -84,7 +81,7 @@ class VoucherUse(NamedTuple):
         return hold_recent(self.held_until, days=perk.hold_free_days or 0, now=self.read_at)
 
 
-def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> VoucherUse | None:
+def voucher_for_use(*, merchant: Merchant, code: str, lock: bool) -> VoucherUse | None:
     """The merchant's voucher of `code` (canonical) with what a use of it reads, locked when
     `lock`; None when the merchant has no such voucher."""
     db = database()
@@ -92,21 +89,21 @@ def voucher_for_use(*, merchant_id: int, code: str, lock: bool) -> VoucherUse | 
     if lock and db.features.has_select_for_update_of:
         sql += f" FOR UPDATE OF {_VOUCHER.alias}"
     now = timezone.now()
-    row = row_read(sql, [db.ops.adapt_datetimefield_value(now), merchant_id, code])
+    row = row_read(sql, [merchant.ref, db.ops.adapt_datetimefield_value(now), merchant.pk, code])
     if row is None:
         return None
-    voucher, perk, merchant, min_tier, member, standing, tier = instances(row, _VOUCHER_USE_READS)
+    voucher, perk, min_tier, member, standing, tier = instances(row, _VOUCHER_USE_READS)
     perk.merchant, perk.min_tier = merchant, min_tier
-    voucher.perk, voucher.member = perk, member
+    voucher.merchant, voucher.perk, voucher.member = merchant, perk, member
     if standing is not None:
         standing.tier = tier
     Member.standing.related.set_cached_value(member, standing)  # None: has none, read nothing more
     return VoucherUse(voucher, hold_held_until_read(row[-1]), now)
 
 
-def voucher_lock(*, merchant_id: int, code: str) -> VoucherUse | None:
+def voucher_lock(*, merchant: Merchant, code: str) -> VoucherUse | None:
     """The merchant's voucher of `code` (canonical), locked, with what a redemption reads."""
-    return voucher_for_use(merchant_id=merchant_id, code=code, lock=True)
+    return voucher_for_use(merchant=merchant, code=code, lock=True)
 
 
 def voucher_lock_by_pk(voucher_id: int) -> Voucher:

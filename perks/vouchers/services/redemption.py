@@ -85,7 +85,7 @@ def voucher_validate(
         canonical = code_normalize(code)
     except UnknownCode:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
-    use = voucher_for_use(merchant_id=merchant.pk, code=canonical, lock=False)
+    use = voucher_for_use(merchant=merchant, code=canonical, lock=False)
     if use is None:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
     voucher = use.voucher
@@ -335,7 +335,7 @@ def _room_left() -> Q:
 
 
 def _voucher_locked(merchant: Merchant, code: str) -> VoucherUse:
-    use = voucher_lock(merchant_id=merchant.pk, code=code)
+    use = voucher_lock(merchant=merchant, code=code)
     if use is None:
         raise VoucherNotFound(param="code")
     return use
