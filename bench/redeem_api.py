@@ -16,29 +16,23 @@ at 70 %. Every request must succeed (201) on a voucher no other phase used, and 
 every answer must have been a redemption (none a replay), none counted twice.
 """
 
-import json
-import random
 import secrets
 import statistics
 import uuid
-from datetime import timedelta
 from typing import Any
-
-from django.db.models import Count
-from django.utils import timezone
-from kombu import Queue
 
 from bench.result import BenchResult
 from bench.support.load import LoadResult, Workload, at_rate, http_request, max_rate
-from bench.support.partner import BenchPartner, bench_partner
+from bench.support.partner import bench_partner
+from bench.support.redemptions import (
+    check_redeemed,
+    gold_members,
+    queue_drop,
+    redemption_body,
+    redemption_perk,
+    single_use_vouchers,
+)
 from bench.support.server import Server, bench_database, gunicorn
-from loyalty.celery import app as celery_app
-from loyalty.members.models import Member
-from loyalty.scoring.models import MemberStanding, Tier
-from perks.catalog.models import Perk
-from perks.catalog.services import perk_create
-from perks.vouchers.codes import code_format, codes_generate
-from perks.vouchers.models import Redemption, Voucher, VoucherSource
 
 SCALE: dict[str, dict[str, Any]] = {
     "quick": {
@@ -66,8 +60,6 @@ STEADY_SHARE = 0.7
 # Floor and redemptions alternate this many times and each counts by its median, so that a
 # slow moment of a shared machine weighs on neither alone.
 ROUNDS = 3
-INSERT_BATCH = 5_000
-PURCHASE = {"amount": "42.00", "currency": "CNY"}
 
 
 def run(scale: str) -> BenchResult:
@@ -81,7 +73,9 @@ def run(scale: str) -> BenchResult:
     }
     with bench_database() as database_url:
         partner = bench_partner()
-        codes = _vouchers(partner, _perk(partner), _members(config["members"]), config["vouchers"])
+        codes = single_use_vouchers(
+            partner, redemption_perk(partner), gold_members(config["members"]), config["vouchers"]
+        )
         # A fresh share of the vouchers for each redemption phase: a request sent twice
         # would be answered as an idempotent replay, not redeemed.
         shares = [codes[i :: ROUNDS + 1] for i in range(ROUNDS + 1)]
@@ -104,12 +98,12 @@ def run(scale: str) -> BenchResult:
                     warmup=config["warmup"],
                 )
         finally:
-            _drop_queue(queue)
+            queue_drop(queue)
         for floor in floors:
             floor.require(200)
         for result in (*peaks, steady):
             result.require(201)
-        _check_database(partner, redeemed=sum(result.completed for result in (*peaks, steady)))
+        check_redeemed(partner, redeemed=sum(result.completed for result in (*peaks, steady)))
     floor_rps = statistics.median(floor.rps for floor in floors)
     return BenchResult(
         name="redeem_api",
@@ -142,7 +136,7 @@ def _redemptions(server: Server, key: str, codes: list[str]) -> Workload:
             "Content-Type": "application/json",
             "Idempotency-Key": str(uuid.uuid4()),
         }
-        body = json.dumps({"code": code_format(code), **PURCHASE}).encode()
+        body = redemption_body(code)
         requests.append(
             http_request("POST", "/api/v1/redemptions", host=server.authority, headers=headers, body=body)
         )
@@ -159,93 +153,3 @@ def _closed(server: Server, workload: Workload, config: dict[str, Any]) -> LoadR
         seconds=config["seconds"],
         warmup=config["warmup"],
     )
-
-
-def _perk(partner: BenchPartner) -> Perk:
-    """A realistic redemption: a discount computed on the amount, for a minimum score, with
-    no hold in 90 days (every eligibility check a redemption repeats)."""
-    return perk_create(
-        merchant=partner.merchant,
-        actor=partner.owner,
-        type="discount",
-        title="10 % off from score 600",
-        params={"percent": "10", "currency": "CNY"},
-        min_score=600,
-        hold_free_days=90,
-        status="active",
-    )
-
-
-def _members(count: int) -> list[int]:
-    """`count` members at gold and above, bulk inserted with their standings."""
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
-    User.objects.bulk_create(
-        (User(username=f"m{i}@redeem.bench", email=f"m{i}@redeem.bench") for i in range(count)),
-        batch_size=INSERT_BATCH,
-    )
-    users = User.objects.filter(username__endswith="@redeem.bench").values_list("pk", flat=True)
-    Member.objects.bulk_create((Member(user_id=pk) for pk in users.iterator()), batch_size=INSERT_BATCH)
-    ids = list(Member.objects.values_list("pk", flat=True))
-    tiers = list(Tier.objects.filter(min_score__gte=600))
-    rng = random.Random(6)
-    MemberStanding.objects.bulk_create(
-        (
-            MemberStanding(member_id=pk, score=tier.min_score, tier=tier)
-            for pk in ids
-            for tier in [rng.choice(tiers)]
-        ),
-        batch_size=INSERT_BATCH,
-    )
-    return ids
-
-
-def _vouchers(partner: BenchPartner, perk: Perk, member_ids: list[int], count: int) -> list[str]:
-    """`count` single-use vouchers of `perk`, spread over the members, bulk inserted."""
-    now = timezone.now()
-    codes = codes_generate(count)
-    Voucher.objects.bulk_create(
-        (
-            Voucher(
-                code=code,
-                perk=perk,
-                merchant=partner.merchant,
-                member_id=member_ids[i % len(member_ids)],
-                source=VoucherSource.MERCHANT,
-                uses_allowed=1,
-                issued_at=now - timedelta(minutes=1),
-                valid_from=now - timedelta(minutes=1),
-                expires_at=now + timedelta(days=30),
-            )
-            for i, code in enumerate(codes)
-        ),
-        batch_size=INSERT_BATCH,
-    )
-    random.Random(7).shuffle(codes)
-    return codes
-
-
-def _check_database(partner: BenchPartner, *, redeemed: int) -> None:
-    """No voucher used twice, and a redemption row behind every 201 counted (an idempotent
-    replay answers 201 too, and writes nothing)."""
-    if Redemption.objects.filter(merchant=partner.merchant).count() < redeemed:
-        raise RuntimeError("fewer redemptions than 201 answers: some were replays")
-    twice = (
-        Redemption.objects.filter(merchant=partner.merchant)
-        .values("voucher")
-        .annotate(n=Count("pk"))
-        .filter(n__gt=1)
-    )
-    if twice.exists():
-        raise RuntimeError("a voucher was redeemed twice")
-    over = Voucher.objects.filter(merchant=partner.merchant, uses_count__gt=1)
-    if over.exists():
-        raise RuntimeError("a voucher counts more uses than it allows")
-
-
-def _drop_queue(name: str) -> None:
-    with celery_app.connection_for_write() as connection:
-        queue = Queue(name).bind(connection.default_channel)
-        queue.purge()
-        queue.delete()

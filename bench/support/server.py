@@ -78,18 +78,7 @@ def gunicorn(
     """`app` (a WSGI path such as loyalty.wsgi:application) served on a free local port,
     with `extra_env` on top of the environment described above."""
     host, port = "127.0.0.1", _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": host,
-        "SECURE_SSL_REDIRECT": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "API_RATE_LIMIT": UNTHROTTLED,
-        "LOG_LEVEL": "WARNING",
-        **(extra_env or {}),
-    }
+    env = served_environment(database_url, host=host, extra_env=extra_env)
     command = [
         *(sys.executable, "-m", "gunicorn", app),
         *("--bind", f"{host}:{port}", "--workers", str(workers)),
@@ -107,6 +96,25 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def served_environment(
+    database_url: str, *, host: str = "127.0.0.1", extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment the app is served in: production settings (DEBUG off) on the bench
+    database, answering to `host`, unthrottled, with `extra_env` on top."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": host,
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "API_RATE_LIMIT": UNTHROTTLED,
+        "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
 
 
 def _free_port() -> int:
