@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 
 from bench.result import BenchResult
+from bench.support.instructions import FLOOR, REDEMPTIONS
 from bench.support.partner import bench_partner
 from bench.support.redemptions import (
     check_redeemed,
@@ -40,7 +41,7 @@ SCALE: dict[str, dict[str, Any]] = {
     "quick": {"requests": 50, "warmup": 40, "members": 500},
     "full": {"requests": 200, "warmup": 40, "members": 2_000},
 }
-DUMPS = ("redemptions", "floor")
+DUMPS = (REDEMPTIONS, FLOOR)
 
 
 def run(scale: str) -> BenchResult:
@@ -71,7 +72,7 @@ def run(scale: str) -> BenchResult:
             raise RuntimeError(f"the counted process failed:\n{done.stderr[-3000:]}")
         counted = _dumped(Path(work))
         check_redeemed(partner, redeemed=warmup + requests)
-    per_redemption, per_floor = counted["redemptions"] / requests, counted["floor"] / requests
+    per_redemption, per_floor = counted[REDEMPTIONS] / requests, counted[FLOOR] / requests
     return BenchResult(
         name="redeem_instructions",
         metric="instructions the serving process spends on a POST /api/v1/redemptions (callgrind)",

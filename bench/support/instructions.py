@@ -3,8 +3,8 @@
 `python -m bench.support.instructions PLAN`, in the environment the app is served in: it
 loads the WSGI application, warms it up on PLAN's "warm" codes (a GET /api/v1/merchant and
 a redemption each), then counts, with callgrind_control, the redemptions of PLAN's
-"counted" codes in one dump ("redemptions") and as many GET /api/v1/merchant in another
-("floor"). PLAN is a JSON file: {"key": an API key, "warm": [codes], "counted": [codes]}.
+"counted" codes in one dump (REDEMPTIONS) and as many GET /api/v1/merchant in another
+(FLOOR). PLAN is a JSON file: {"key": an API key, "warm": [codes], "counted": [codes]}.
 Every answer must be the expected one (201, 200), or the process fails.
 """
 
@@ -22,6 +22,8 @@ from typing import Any
 import django
 
 HOST = "127.0.0.1"
+# The dumps callgrind writes, by what each counted.
+REDEMPTIONS, FLOOR = "redemptions", "floor"
 
 
 class _Caller:
@@ -33,12 +35,12 @@ class _Caller:
     def merchant(self) -> None:
         self._call("GET", "/api/v1/merchant", expect="200")
 
-    def redeem(self, body: bytes) -> None:
+    def redeem(self, body: bytes, idempotency_key: str) -> None:
         self._call(
             "POST",
             "/api/v1/redemptions",
             body=body,
-            headers={"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())},
+            headers={"HTTP_IDEMPOTENCY_KEY": idempotency_key},
             expect="201",
         )
 
@@ -84,8 +86,9 @@ def main() -> None:
     caller = _Caller(application, plan["key"])
     for code in plan["warm"]:
         caller.merchant()
-        caller.redeem(redemption_body(code))
-    bodies = [redemption_body(code) for code in plan["counted"]]
+        caller.redeem(redemption_body(code), str(uuid.uuid4()))
+    # What a point of sale sends is made before counting: only the serving is counted.
+    requests = [(redemption_body(code), str(uuid.uuid4())) for code in plan["counted"]]
     # A process wakes the side-effect drain at most once every NUDGE_SECONDS of wall time:
     # once in a burst of a hundred redemptions when served, but every other one here, where
     # each runs some fifty times slower. Counted as served, the wake-up is spread too thin
@@ -93,12 +96,12 @@ def main() -> None:
     side_effects.NUDGE_SECONDS = float("inf")
     _callgrind("--zero")
     _callgrind("--instr=on")
-    for body in bodies:
-        caller.redeem(body)
-    _callgrind("--dump=redemptions")
-    for _ in plan["counted"]:
+    for body, idempotency_key in requests:
+        caller.redeem(body, idempotency_key)
+    _callgrind(f"--dump={REDEMPTIONS}")
+    for _ in requests:
         caller.merchant()
-    _callgrind("--dump=floor")
+    _callgrind(f"--dump={FLOOR}")
     _callgrind("--instr=off")
 
 
