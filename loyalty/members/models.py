@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import ref_field
+from loyalty.core.refs import ref_field, ref_unique
 
 MEMBER_REF_PREFIX = "mem"
 
@@ -32,6 +32,9 @@ class Member(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     phone_verified = models.BooleanField(default=False)
     joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [ref_unique()]
 
     def __str__(self) -> str:
         return self.ref

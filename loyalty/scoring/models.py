@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import ref_field
+from loyalty.core.refs import ref_field, ref_unique
 from loyalty.members.models import Dimension, Member
 
 SCORE_MIN = 350
@@ -315,6 +315,7 @@ class Hold(models.Model):
             models.Index(fields=["expires_at"], condition=Q(status="active"), name="hold_active_expiry"),
         ]
         constraints = [
+            ref_unique(),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=F("placed_at"))
                 & Q(expires_at__lte=F("placed_at") + timedelta(days=HOLD_MAX_DAYS)),

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import ref_field
+from loyalty.core.refs import ref_field, ref_unique
 from perks.merchants.permissions import Role
 
 MERCHANT_REF_PREFIX = "mch"
@@ -45,6 +45,7 @@ class Merchant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [ref_unique()]
 
     def __str__(self) -> str:
         return self.name
@@ -64,6 +65,7 @@ class Location(models.Model):
     class Meta:
         ordering = ["merchant", "code"]
         constraints = [
+            ref_unique(),
             models.UniqueConstraint(fields=["merchant", "code"], name="location_code_unique_per_merchant"),
         ]
 
@@ -131,6 +133,7 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [ref_unique()]
 
     def __str__(self) -> str:
         return self.url
@@ -148,6 +151,7 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["merchant", "-created_at"])]
+        constraints = [ref_unique()]
 
     def __str__(self) -> str:
         return f"{self.type} {self.ref}"
@@ -189,6 +193,7 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
         constraints = [
+            ref_unique(),
             models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once_per_endpoint"),
         ]
         indexes = [

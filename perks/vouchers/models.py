@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import ref_field
+from loyalty.core.refs import ref_field, ref_unique
 from loyalty.members.models import Member
 from loyalty.scoring.models import Tier
 from perks.catalog.models import Perk
@@ -75,6 +75,7 @@ class Campaign(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["merchant", "-created_at"])]
         constraints = [
+            ref_unique(),
             models.CheckConstraint(
                 condition=Q(status__in=CampaignStatus.values), name="campaign_status_known"
             ),
@@ -227,6 +228,7 @@ class Reservation(models.Model):
             ),
         ]
         constraints = [
+            ref_unique(),
             models.CheckConstraint(
                 condition=Q(status__in=ReservationStatus.values), name="reservation_status_known"
             ),
@@ -284,6 +286,7 @@ class Redemption(models.Model):
             ),
         ]
         constraints = [
+            ref_unique(),
             models.CheckConstraint(
                 condition=Q(channel__in=RedemptionChannel.values), name="redemption_channel_known"
             ),
@@ -367,6 +370,7 @@ class RedemptionBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [ref_unique()]
 
     def __str__(self) -> str:
         return self.ref
