@@ -16,7 +16,6 @@ at 70 %. Every request must succeed (201) on a voucher no other phase used, and 
 every answer must have been a redemption (none a replay), none counted twice.
 """
 
-import secrets
 import statistics
 import uuid
 from typing import Any
@@ -27,9 +26,9 @@ from bench.support.partner import bench_partner
 from bench.support.redemptions import (
     check_redeemed,
     gold_members,
-    queue_drop,
     redemption_body,
     redemption_perk,
+    side_effects_parked,
     single_use_vouchers,
 )
 from bench.support.server import Server, bench_database, gunicorn
@@ -64,13 +63,6 @@ ROUNDS = 3
 
 def run(scale: str) -> BenchResult:
     config = SCALE[scale]
-    queue = f"perkline-bench-{secrets.token_hex(4)}"
-    served = {
-        "workers": config["workers"],
-        "threads": config["threads"],
-        # The side-effect drains the redemptions wake wait here, unconsumed, and go afterwards.
-        "extra_env": {"CELERY_TASK_DEFAULT_QUEUE": queue},
-    }
     with bench_database() as database_url:
         partner = bench_partner()
         codes = single_use_vouchers(
@@ -81,24 +73,30 @@ def run(scale: str) -> BenchResult:
         shares = [codes[i :: ROUNDS + 1] for i in range(ROUNDS + 1)]
         floors: list[LoadResult] = []
         peaks: list[LoadResult] = []
-        try:
-            with gunicorn("loyalty.wsgi:application", database_url=database_url, **served) as api:
-                for share in shares[:ROUNDS]:
-                    floors.append(_closed(api, _merchant_request(api, partner.key), config))
-                    peaks.append(_closed(api, _redemptions(api, partner.key, share), config))
-                peak_rps = statistics.median(peak.rps for peak in peaks)
-                steady = at_rate(
-                    api.host,
-                    api.port,
-                    _redemptions(api, partner.key, shares[ROUNDS]),
-                    rate=STEADY_SHARE * peak_rps,
-                    processes=config["processes"],
-                    connections=4 * config["connections"],
-                    seconds=config["seconds"],
-                    warmup=config["warmup"],
-                )
-        finally:
-            queue_drop(queue)
+        with (
+            side_effects_parked() as parked,
+            gunicorn(
+                "loyalty.wsgi:application",
+                database_url=database_url,
+                workers=config["workers"],
+                threads=config["threads"],
+                extra_env=parked,
+            ) as api,
+        ):
+            for share in shares[:ROUNDS]:
+                floors.append(_closed(api, _merchant_request(api, partner.key), config))
+                peaks.append(_closed(api, _redemptions(api, partner.key, share), config))
+            peak_rps = statistics.median(peak.rps for peak in peaks)
+            steady = at_rate(
+                api.host,
+                api.port,
+                _redemptions(api, partner.key, shares[ROUNDS]),
+                rate=STEADY_SHARE * peak_rps,
+                processes=config["processes"],
+                connections=4 * config["connections"],
+                seconds=config["seconds"],
+                warmup=config["warmup"],
+            )
         for floor in floors:
             floor.require(200)
         for result in (*peaks, steady):

@@ -15,7 +15,6 @@ slowdown = instructions a redemption / instructions a GET /merchant.
 """
 
 import json
-import secrets
 import shutil
 import subprocess
 import sys
@@ -31,8 +30,8 @@ from bench.support.partner import bench_partner
 from bench.support.redemptions import (
     check_redeemed,
     gold_members,
-    queue_drop,
     redemption_perk,
+    side_effects_parked,
     single_use_vouchers,
 )
 from bench.support.server import bench_database, served_environment
@@ -49,7 +48,6 @@ def run(scale: str) -> BenchResult:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise RuntimeError("redeem_instructions counts with valgrind (Debian: apt-get install valgrind)")
-    queue = f"perkline-bench-{secrets.token_hex(4)}"
     with bench_database() as database_url, tempfile.TemporaryDirectory() as work:
         partner = bench_partner()
         warmup, requests = config["warmup"], config["requests"]
@@ -62,12 +60,9 @@ def run(scale: str) -> BenchResult:
             f"--callgrind-out-file={work}/callgrind.%p",
             *(sys.executable, "-m", "bench.support.instructions", str(plan)),
         ]
-        # The side-effect drains the redemptions wake wait here, unconsumed, and go afterwards.
-        env = served_environment(database_url, extra_env={"CELERY_TASK_DEFAULT_QUEUE": queue})
-        try:
+        with side_effects_parked() as parked:
+            env = served_environment(database_url, extra_env=parked)
             done = subprocess.run(command, env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)  # noqa: S603
-        finally:
-            queue_drop(queue)
         if done.returncode != 0:
             raise RuntimeError(f"the counted process failed:\n{done.stderr[-3000:]}")
         counted = _dumped(Path(work))
