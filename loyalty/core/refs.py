@@ -11,6 +11,8 @@ from functools import partial
 
 from django.db import models
 
+from loyalty.core.constraints import unique_text
+
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 REF_LENGTH = 20
 
@@ -50,7 +52,5 @@ def ref_field(prefix: str) -> models.CharField:
 
 
 def ref_unique() -> models.UniqueConstraint:
-    """The constraint that keeps a model's refs unique, for its Meta.constraints. Not the
-    field's `unique=True`: on PostgreSQL that also makes a second index, for LIKE patterns,
-    which no ref look-up uses and every insert pays for."""
-    return models.UniqueConstraint(fields=["ref"], name="%(app_label)s_%(class)s_ref_unique")
+    """The constraint that keeps a model's refs unique, for its Meta.constraints."""
+    return unique_text("ref")

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.core.constraints import unique_text
 from loyalty.core.refs import ref_field, ref_unique
 
 MEMBER_REF_PREFIX = "mem"
@@ -93,12 +94,13 @@ class Notification(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=64)
     params = models.JSONField(default=dict, blank=True)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["member", "-created_at"])]
+        constraints = [unique_text("dedupe_key")]
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.member_id}"
@@ -133,9 +135,12 @@ class MemberPass(models.Model):
     """One issued member pass. The signed token carries only `token_id`, so a scanned pass
     names no permanent identifier; the row says whose it is and until when it holds."""
 
-    token_id = models.CharField(max_length=32, unique=True)
+    token_id = models.CharField(max_length=32)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [unique_text("token_id")]
 
     def __str__(self) -> str:
         return f"pass of {self.member_id} until {self.expires_at:%H:%M:%S}"

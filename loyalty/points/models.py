@@ -29,6 +29,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from loyalty.core.constraints import unique_text
 from loyalty.members.models import Member
 from loyalty.scoring.models import Tier
 
@@ -162,7 +163,7 @@ class TransactionKind(models.TextChoices):
 
 
 class PointsTransaction(models.Model):
-    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, unique=True)
+    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
     kind = models.CharField(max_length=16, choices=TransactionKind.choices)
     reason_code = models.CharField(max_length=40)
     reason_params = models.JSONField(default=dict, blank=True)
@@ -209,6 +210,7 @@ class PointsTransaction(models.Model):
                 condition=Q(reverses__isnull=False),
                 name="points_transaction_reversed_once",
             ),
+            unique_text("idempotency_key"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.core.constraints import unique_text
 from loyalty.core.refs import ref_field, ref_unique
 from loyalty.members.models import Dimension, Member
 
@@ -21,7 +22,7 @@ ALL_DIMENSION_BITS = sum(DIMENSION_BITS.values())
 class Tier(models.Model):
     """A score band. Bands are contiguous and do not overlap; `rank` orders them, low to high."""
 
-    slug = models.SlugField(max_length=32, unique=True)
+    slug = models.SlugField(max_length=32, db_index=False)
     name = models.CharField(max_length=64)
     name_zh = models.CharField(max_length=64, blank=True)
     rank = models.PositiveSmallIntegerField(unique=True)
@@ -37,6 +38,7 @@ class Tier(models.Model):
                 & Q(min_score__lte=F("max_score")),
                 name="tier_band_within_score_range",
             ),
+            unique_text("slug"),
         ]
 
     def __str__(self) -> str:

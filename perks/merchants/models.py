@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.core.constraints import unique_text
 from loyalty.core.refs import ref_field, ref_unique
 from perks.merchants.permissions import Role
 
@@ -37,7 +38,7 @@ class MerchantStatus(models.TextChoices):
 class Merchant(models.Model):
     ref = ref_field(MERCHANT_REF_PREFIX)
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, db_index=False)
     category = models.CharField(max_length=16, choices=Category.choices)
     status = models.CharField(max_length=16, choices=MerchantStatus.choices, default=MerchantStatus.ACTIVE)
     logo = models.ImageField(upload_to="merchants/logos/", blank=True)
@@ -45,7 +46,7 @@ class Merchant(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [ref_unique()]
+        constraints = [ref_unique(), unique_text("slug")]
 
     def __str__(self) -> str:
         return self.name
@@ -95,7 +96,7 @@ class ApiKey(models.Model):
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(default=list)
     created_by = models.ForeignKey(
@@ -108,6 +109,7 @@ class ApiKey(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
+        constraints = [unique_text("prefix")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
