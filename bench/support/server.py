@@ -3,7 +3,8 @@
 `bench_database()` creates `<DATABASE_URL's name>_bench` (or var/bench.sqlite3), migrates
 it and points this process's connection at it, so the benchmark builds its data through
 the services; `gunicorn()` serves an app on a free port against it, production settings
-(DEBUG off), keep-alive `gthread` workers, and stops it afterwards.
+(DEBUG off), as gunicorn.conf.py serves production (keep-alive `gthread` workers) with the
+benchmark's counts of workers and threads, and stops it afterwards.
 """
 
 import os
@@ -81,8 +82,8 @@ def gunicorn(
     env = served_environment(database_url, host=host, extra_env=extra_env)
     command = [
         *(sys.executable, "-m", "gunicorn", app),
-        *("--bind", f"{host}:{port}", "--workers", str(workers)),
-        *("--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "60"),
+        # gthread workers and keep-alive come from gunicorn.conf.py, as in production.
+        *("--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads)),
         *("--log-level", "warning"),
     ]
     process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603
