@@ -11,8 +11,6 @@ from functools import partial
 
 from django.db import models
 
-from loyalty.core.constraints import unique_text
-
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 REF_LENGTH = 20
 
@@ -45,12 +43,7 @@ def ref_field_length(prefix: str) -> int:
 
 def ref_field(prefix: str) -> models.CharField:
     """The model field of a public ref: set once when the row is made, never edited, and
-    unique by the model's `ref_unique()` constraint."""
+    unique by the model's `unique_text("ref")` constraint (loyalty.core.constraints)."""
     return models.CharField(
         max_length=ref_field_length(prefix), editable=False, default=partial(new_ref, prefix)
     )
-
-
-def ref_unique() -> models.UniqueConstraint:
-    """The constraint that keeps a model's refs unique, for its Meta.constraints."""
-    return unique_text("ref")

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.core.constraints import unique_text
-from loyalty.core.refs import ref_field, ref_unique
+from loyalty.core.refs import ref_field
 
 MEMBER_REF_PREFIX = "mem"
 
@@ -35,7 +35,7 @@ class Member(models.Model):
     joined_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [ref_unique()]
+        constraints = [unique_text("ref")]
 
     def __str__(self) -> str:
         return self.ref

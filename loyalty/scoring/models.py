@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.core.constraints import unique_text
-from loyalty.core.refs import ref_field, ref_unique
+from loyalty.core.refs import ref_field
 from loyalty.members.models import Dimension, Member
 
 SCORE_MIN = 350
@@ -317,7 +317,7 @@ class Hold(models.Model):
             models.Index(fields=["expires_at"], condition=Q(status="active"), name="hold_active_expiry"),
         ]
         constraints = [
-            ref_unique(),
+            unique_text("ref"),
             models.CheckConstraint(
                 condition=Q(expires_at__gt=F("placed_at"))
                 & Q(expires_at__lte=F("placed_at") + timedelta(days=HOLD_MAX_DAYS)),

@@ -4,7 +4,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import ref_field, ref_unique
+from loyalty.core.constraints import unique_text
+from loyalty.core.refs import ref_field
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
 from perks.merchants.models import Merchant
 
@@ -78,7 +79,7 @@ class Perk(models.Model):
             models.Index(fields=["min_tier"], condition=Q(auto_issue=True), name="perk_auto_issue_by_tier"),
         ]
         constraints = [
-            ref_unique(),
+            unique_text("ref"),
             models.CheckConstraint(condition=Q(type__in=PerkType.values), name="perk_type_known"),
             models.CheckConstraint(condition=Q(status__in=PerkStatus.values), name="perk_status_known"),
             models.CheckConstraint(

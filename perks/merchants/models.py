@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.core.constraints import unique_text
-from loyalty.core.refs import ref_field, ref_unique
+from loyalty.core.refs import ref_field
 from perks.merchants.permissions import Role
 
 MERCHANT_REF_PREFIX = "mch"
@@ -46,7 +46,7 @@ class Merchant(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [ref_unique(), unique_text("slug")]
+        constraints = [unique_text("ref"), unique_text("slug")]
 
     def __str__(self) -> str:
         return self.name
@@ -66,7 +66,7 @@ class Location(models.Model):
     class Meta:
         ordering = ["merchant", "code"]
         constraints = [
-            ref_unique(),
+            unique_text("ref"),
             models.UniqueConstraint(fields=["merchant", "code"], name="location_code_unique_per_merchant"),
         ]
 
@@ -135,7 +135,7 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [ref_unique()]
+        constraints = [unique_text("ref")]
 
     def __str__(self) -> str:
         return self.url
@@ -153,7 +153,7 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["merchant", "-created_at"])]
-        constraints = [ref_unique()]
+        constraints = [unique_text("ref")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.ref}"
@@ -195,7 +195,7 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            ref_unique(),
+            unique_text("ref"),
             models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once_per_endpoint"),
         ]
         indexes = [

@@ -12,7 +12,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.core.refs import ref_field, ref_unique
+from loyalty.core.constraints import unique_text
+from loyalty.core.refs import ref_field
 from loyalty.members.models import Member
 from loyalty.scoring.models import Tier
 from perks.catalog.models import Perk
@@ -75,7 +76,7 @@ class Campaign(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["merchant", "-created_at"])]
         constraints = [
-            ref_unique(),
+            unique_text("ref"),
             models.CheckConstraint(
                 condition=Q(status__in=CampaignStatus.values), name="campaign_status_known"
             ),
@@ -228,7 +229,7 @@ class Reservation(models.Model):
             ),
         ]
         constraints = [
-            ref_unique(),
+            unique_text("ref"),
             models.CheckConstraint(
                 condition=Q(status__in=ReservationStatus.values), name="reservation_status_known"
             ),
@@ -286,7 +287,7 @@ class Redemption(models.Model):
             ),
         ]
         constraints = [
-            ref_unique(),
+            unique_text("ref"),
             models.CheckConstraint(
                 condition=Q(channel__in=RedemptionChannel.values), name="redemption_channel_known"
             ),
@@ -370,7 +371,7 @@ class RedemptionBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [ref_unique()]
+        constraints = [unique_text("ref")]
 
     def __str__(self) -> str:
         return self.ref

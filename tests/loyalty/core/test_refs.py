@@ -32,7 +32,7 @@ def test_every_model_with_a_ref_keeps_it_unique_by_a_constraint():
             and list(constraint.fields) == ["ref"]
             and constraint.condition is None
             for constraint in model._meta.constraints
-        ), f"{model.__name__}: add ref_unique() to Meta.constraints"
+        ), f"{model.__name__}: add unique_text('ref') to Meta.constraints"
 
 
 @pytest.mark.django_db
