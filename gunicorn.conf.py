@@ -1,4 +1,4 @@
-"""How gunicorn serves Perkline. `gunicorn loyalty.wsgi:application` reads this file from
+"""How gunicorn serves Perkline. `gunicorn config.wsgi:application` reads this file from
 the working directory (README: Running in production), and so do the benchmarks, which
 serve the app as production does (bench/support/server.py).
 

@@ -53,7 +53,7 @@ def run(scale: str) -> BenchResult:
             "bench.support.plain_merchant:application", database_url=database_url, **served
         ) as plain:
             floor = _peak(plain, key, config)
-        with gunicorn("loyalty.wsgi:application", database_url=database_url, **served) as api:
+        with gunicorn("config.wsgi:application", database_url=database_url, **served) as api:
             peak = _peak(api, key, config)
             steady = at_rate(
                 api.host,

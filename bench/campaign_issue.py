@@ -32,8 +32,8 @@ from django.db.transaction import atomic
 
 from bench.result import BenchResult, stopwatch
 from bench.support.server import bench_database
+from config.celery import app
 from demo.synthetic import synthetic_members_add
-from loyalty.celery import app
 from perks.catalog.models import PerkStatus, PerkType
 from perks.catalog.services import perk_create
 from perks.merchants.models import Merchant
@@ -140,7 +140,7 @@ def _worker(database_url: str) -> Iterator[str]:
         "CELERY_TASK_SOFT_TIME_LIMIT": "1200",
         "CELERY_TASK_TIME_LIMIT": "1300",
     }
-    command = [sys.executable, "-m", "celery", "-A", "loyalty", "worker", "-Q", queue, "-n", node]
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", node]
     command += ["--pool", "prefork", "--concurrency", str(CONCURRENCY), "--loglevel", "WARNING"]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
     process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603

@@ -76,7 +76,7 @@ def run(scale: str) -> BenchResult:
         with (
             side_effects_parked() as parked,
             gunicorn(
-                "loyalty.wsgi:application",
+                "config.wsgi:application",
                 database_url=database_url,
                 workers=config["workers"],
                 threads=config["threads"],

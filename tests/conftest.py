@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import Page
 
+from perks.merchants.permissions import Role
+from tests.factories import StaffFactory
 from tests.support.browser import chromium, chromium_path
 from tests.support.celery import drop_queue, isolate_queue, running_worker
 
@@ -95,3 +97,26 @@ def browser_page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         # With Playwright's loop running, Django's connections are per context, not per
         # thread: the test's queries had one of their own, which must not outlive it.
         connections.close_all()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded and generated files go to a directory of this test's own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+# Staff of `merchant`: each test folder says which merchant that is.
+@pytest.fixture
+def owner(merchant):
+    return StaffFactory.create(merchant=merchant, role=Role.OWNER).user
+
+
+@pytest.fixture
+def manager(merchant):
+    return StaffFactory.create(merchant=merchant, role=Role.MANAGER).user
+
+
+@pytest.fixture
+def cashier(merchant):
+    return StaffFactory.create(merchant=merchant, role=Role.CASHIER).user

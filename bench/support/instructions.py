@@ -77,10 +77,10 @@ def _callgrind(*options: str) -> None:
 
 def main() -> None:
     plan = json.loads(Path(sys.argv[1]).read_text())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from bench.support.redemptions import redemption_body
-    from loyalty.wsgi import application
+    from config.wsgi import application
     from perks.vouchers.services import side_effects
 
     caller = _Caller(application, plan["key"])

@@ -14,7 +14,7 @@ from django.utils import timezone
 from kombu import Queue
 
 from bench.support.partner import BenchPartner
-from loyalty.celery import app as celery_app
+from config.celery import app as celery_app
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
 from perks.catalog.models import Perk

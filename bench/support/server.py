@@ -76,7 +76,7 @@ def gunicorn(
     threads: int = 4,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """`app` (a WSGI path such as loyalty.wsgi:application) served on a free local port,
+    """`app` (a WSGI path such as config.wsgi:application) served on a free local port,
     with `extra_env` on top of the environment described above."""
     host, port = "127.0.0.1", _free_port()
     env = served_environment(database_url, host=host, extra_env=extra_env)

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from celery import current_app
 from django.db import connection
 
-from loyalty.celery import app
 from loyalty.core.tasks import ping
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    with app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
         return str(conn.transport.driver_type)
 

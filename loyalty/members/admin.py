@@ -1,15 +1,14 @@
-"""The operator console for members: who they are, their consent, score and tier history,
-and who looked them up. Everything here is read-only: consent is the member's choice."""
+"""The operator console for members: who they are, their consent, and who looked them up.
+Everything here is read-only: consent is the member's choice. The scoring app adds the
+member's score and tier history to this page (loyalty/scoring/admin.py)."""
 
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 
 from loyalty.core.adminkit import ReadOnlyInline
 from loyalty.members.models import Consent, ConsentChange, Member, MemberLookup
-from loyalty.scoring.admin import score_history_table, standing_summary, tier_history_table
 
 
 class ConsentInline(ReadOnlyInline):
@@ -36,25 +35,12 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ["ref", "display_name", "user", "locale", "joined_at"]
     search_fields = ["ref", "user__email", "display_name"]
     list_select_related = ["user"]
-    readonly_fields = (
+    readonly_fields: tuple[str, ...] = (
         *("ref", "user", "display_name", "locale", "email_verified", "phone", "phone_verified", "joined_at"),
-        *("standing", "score_history", "tier_history"),
     )
     fields = readonly_fields
     inlines = [ConsentInline, ConsentChangeInline, LookupInline]
     show_full_result_count = False
-
-    @admin.display(description="score and tier")
-    def standing(self, member: Member) -> SafeString:
-        return standing_summary(member)
-
-    @admin.display(description="score history (latest first), with reason codes")
-    def score_history(self, member: Member) -> SafeString:
-        return score_history_table(member)
-
-    @admin.display(description="tier history")
-    def tier_history(self, member: Member) -> SafeString:
-        return tier_history_table(member)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid
-from loyalty.core.rows import row_insert
+from loyalty.core.statements import row_insert
 from loyalty.members.errors import MemberExists, MemberPassInvalid
+from loyalty.members.events import check_verified, consent_changed, member_joined
 from loyalty.members.models import (
     Consent,
     ConsentChange,
@@ -25,13 +26,6 @@ from loyalty.members.models import (
     MemberPass,
 )
 from loyalty.members.notifications import notification_add, notification_mark_read, notifications_add
-from loyalty.scoring.models import PLATFORM_SOURCE
-from loyalty.scoring.services import (
-    ScoreEventInput,
-    score_events_record,
-    standing_consent_apply,
-    standing_create,
-)
 
 __all__ = [
     "consent_set",
@@ -58,7 +52,8 @@ def member_create(
     phone: str = "",
     consents: Iterable[str] = (),
 ) -> Member:
-    """A new member at the baseline score; `consents` are dimensions shared from the start."""
+    """A new member (the scoring side gives them the baseline score on `member_joined`);
+    `consents` are dimensions shared from the start."""
     if locale not in Locale.values:
         raise Invalid(f"Locale is one of {', '.join(Locale.values)}.", param="locale")
     with transaction.atomic():
@@ -69,7 +64,7 @@ def member_create(
                 )
         except IntegrityError as exc:
             raise MemberExists from exc
-        standing_create(member=member)
+        member_joined.send(sender=Member, member=member)
         for dimension in consents:
             consent_set(member=member, dimension=dimension, granted=True, source=ConsentSource.SIGNUP)
     return member
@@ -94,30 +89,20 @@ def consent_set(*, member: Member, dimension: str, granted: bool, source: str) -
         ConsentChange.objects.create(
             member=member, dimension=dimension, granted=granted, source=source, changed_at=now
         )
-        standing_consent_apply(member_id=member.pk, dimension=dimension, granted=granted)
+        consent_changed.send(sender=Member, member_id=member.pk, dimension=dimension, granted=granted)
     return consent
 
 
 def member_verification_record(*, member: Member, check: str, now: datetime | None = None) -> None:
-    """Email, phone or identity verified: set the flag and record the platform score event.
-
-    Once a calendar year counts: a check repeated that year changes nothing, while a check
-    renewed in a later year refreshes evidence that has decayed.
-    """
+    """Email, phone or identity verified: set the flag and announce it (the scoring side
+    records the platform's score event)."""
     if check not in _VERIFICATIONS:
         raise Invalid(f"Check is one of {', '.join(_VERIFICATIONS)}.", param="check")
     now = now or timezone.now()
     with transaction.atomic():
         if flag := _VERIFICATIONS[check]:
             Member.objects.filter(pk=member.pk).update(**{flag: True})
-        score_events_record(
-            source=PLATFORM_SOURCE,
-            events=[
-                ScoreEventInput(
-                    f"{check}_verified:{member.ref}:{now:%Y}", member.pk, f"{check}_verified", now
-                )
-            ],
-        )
+        check_verified.send(sender=Member, member=member, check=check, verified_at=now)
 
 
 def member_pass_issue(*, member: Member) -> str:

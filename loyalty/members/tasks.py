@@ -1,8 +1,8 @@
-from celery import shared_task
-
-from loyalty.members.services import member_passes_purge
+from loyalty.core.tasks import task
 
 
-@shared_task(name="members.purge_passes")
+@task("members.purge_passes")
 def purge_passes() -> int:
+    from loyalty.members.services import member_passes_purge
+
     return member_passes_purge()

@@ -1,11 +1,12 @@
-from celery import shared_task
 from django.utils import timezone
 
-from loyalty.points.services import points_expire_due
+from loyalty.core.tasks import task
 
 
-@shared_task(name="points.expire_due")
+@task("points.expire_due")
 def expire_due() -> dict[str, int]:
     """Daily: expire lots past their date and send the notices before. Safe to run twice."""
+    from loyalty.points.services import points_expire_due
+
     result = points_expire_due(today=timezone.localdate())
     return {"wallets": result.wallets, "points": result.points, "notices": result.notices}

@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 
 from loyalty.core.adminkit import ReadOnlyAdmin, ReadOnlyInline
 from loyalty.core.errors import DomainError
+from loyalty.members.admin import MemberAdmin
 from loyalty.members.models import Member
 from loyalty.scoring import explain
 from loyalty.scoring.engine import ENGINE, HORIZON_HALF_LIVES
@@ -297,3 +298,26 @@ def _table(headings: list[str], rows: list[tuple[Any, ...]]) -> SafeString:
         "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
     )
     return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+class MemberWithStandingAdmin(MemberAdmin):
+    """The member page, with the score and tier history the scoring app keeps."""
+
+    readonly_fields = (*MemberAdmin.readonly_fields, "standing", "score_history", "tier_history")
+    fields = readonly_fields
+
+    @admin.display(description="score and tier")
+    def standing(self, member: Member) -> SafeString:
+        return standing_summary(member)
+
+    @admin.display(description="score history (latest first), with reason codes")
+    def score_history(self, member: Member) -> SafeString:
+        return score_history_table(member)
+
+    @admin.display(description="tier history")
+    def tier_history(self, member: Member) -> SafeString:
+        return tier_history_table(member)
+
+
+admin.site.unregister(Member)
+admin.site.register(Member, MemberWithStandingAdmin)

@@ -6,3 +6,8 @@ class ScoringConfig(AppConfig):
     name = "loyalty.scoring"
     label = "scoring"
     verbose_name = _("Scoring")
+
+    def ready(self) -> None:
+        from loyalty.scoring import receivers
+
+        receivers.connect()

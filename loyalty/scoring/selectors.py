@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from loyalty.core.rows import column_value, database, row_read
+from loyalty.core.statements import column_value, database, row_read
 from loyalty.members.models import Member
 from loyalty.scoring import explain
 from loyalty.scoring.errors import HoldNotFound, TierNotFound

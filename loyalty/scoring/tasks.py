@@ -1,22 +1,19 @@
-"""Scoring jobs. Each is idempotent: running one twice finds its work done and returns."""
+"""Scoring jobs. Each is idempotent: running one twice finds its work done and returns.
+Services enqueue these, so each task imports what it calls inside (loyalty/core/tasks.py)."""
 
-from celery import shared_task
-from django.core.cache import cache
-
-from loyalty.scoring.services import (
-    holds_expire,
-    score_recompute_pending,
-    scores_recompute_all,
-    tiers_downgrade_due,
-)
-from loyalty.scoring.services.recompute import DEBOUNCE_KEY
+from loyalty.core.tasks import task
 
 PENDING_ROUNDS_PER_TASK = 50
 
 
-@shared_task(name="scoring.recompute_pending")
+@task("scoring.recompute_pending")
 def recompute_pending() -> int:
     """Recompute the members whose events or consent changed, a thousand at a time."""
+    from django.core.cache import cache
+
+    from loyalty.scoring.services import score_recompute_pending
+    from loyalty.scoring.services.recompute import DEBOUNCE_KEY
+
     cache.delete(DEBOUNCE_KEY)
     done = 0
     for _ in range(PENDING_ROUNDS_PER_TASK):
@@ -29,17 +26,23 @@ def recompute_pending() -> int:
     return done
 
 
-@shared_task(name="scoring.recompute_all", soft_time_limit=3600, time_limit=3900)
+@task("scoring.recompute_all", soft_time_limit=3600, time_limit=3900)
 def recompute_all() -> dict[str, int]:
+    from loyalty.scoring.services import scores_recompute_all
+
     outcome = scores_recompute_all()
     return {"changed": outcome.changed, "tier_changes": outcome.tier_changes}
 
 
-@shared_task(name="scoring.downgrade_due")
+@task("scoring.downgrade_due")
 def downgrade_due() -> int:
+    from loyalty.scoring.services import tiers_downgrade_due
+
     return tiers_downgrade_due().tier_changes
 
 
-@shared_task(name="scoring.expire_holds")
+@task("scoring.expire_holds")
 def expire_holds() -> int:
+    from loyalty.scoring.services import holds_expire
+
     return holds_expire()

@@ -5,9 +5,9 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from loyalty.core.adminkit import ServiceAdmin, ServiceForm, operator, run_for_each
 from perks.catalog import services
 from perks.catalog.models import Perk, PerkStatus
-from perks.merchants.adminkit import ServiceAdmin, ServiceForm, operator, run_for_each
 
 
 def _service_values(data: dict[str, Any], fields: tuple[str, ...] | list[str]) -> dict[str, Any]:

@@ -9,10 +9,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from loyalty.core.adminkit import ReadOnlyAdmin, ReadOnlyInline
+from loyalty.core.adminkit import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceAdmin,
+    ServiceForm,
+    operator,
+    run_for_each,
+)
 from loyalty.core.errors import DomainError
 from perks.merchants import services
-from perks.merchants.adminkit import ServiceAdmin, ServiceForm, operator, run_for_each
 from perks.merchants.models import (
     ApiKey,
     AuditEntry,

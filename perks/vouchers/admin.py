@@ -6,8 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from loyalty.core.adminkit import ReadOnlyAdmin, ReadOnlyInline
-from perks.merchants.adminkit import operator, run_for_each
+from loyalty.core.adminkit import ReadOnlyAdmin, ReadOnlyInline, operator, run_for_each
 from perks.vouchers.codes import UnknownCode, code_format, code_normalize
 from perks.vouchers.models import (
     Campaign,

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from loyalty.core.rows import Columns, database, instances, row_read
+from loyalty.core.statements import Columns, database, instances, row_read
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
 from loyalty.scoring.selectors import hold_held_until_read, hold_held_until_sql, hold_recent

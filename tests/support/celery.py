@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from celery.contrib.testing.worker import start_worker
 from kombu import Queue
 
-from loyalty.celery import app
+from config.celery import app
 
 
 def isolate_queue() -> str:

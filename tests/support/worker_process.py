@@ -16,7 +16,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-from loyalty.celery import app
+from config.celery import app
 
 STOP_TIMEOUT_SECONDS = 30
 
@@ -40,7 +40,7 @@ def worker_process(**env: str) -> Iterator[subprocess.Popen[bytes]]:
         "DEBUG": "1",
         **env,
     }
-    command = [sys.executable, "-m", "celery", "-A", "loyalty", "worker", "--pool", "solo", "-Q", queue]
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
     process = subprocess.Popen(command, env=child_env, cwd=settings.BASE_DIR)  # noqa: S603 (our own argv)
     try:

@@ -8,7 +8,12 @@ from loyalty.scoring.services.holds import (
     holds_expire,
     holds_lift_by_obligation,
 )
-from loyalty.scoring.services.ingest import RecordResult, ScoreEventInput, score_events_record
+from loyalty.scoring.services.ingest import (
+    RecordResult,
+    ScoreEventInput,
+    score_events_record,
+    score_verification_record,
+)
 from loyalty.scoring.services.recompute import (
     RecomputeOutcome,
     recompute_request,
@@ -35,6 +40,7 @@ __all__ = [
     "score_events_record",
     "score_recompute",
     "score_recompute_pending",
+    "score_verification_record",
     "scores_recompute_all",
     "standing_consent_apply",
     "standing_create",

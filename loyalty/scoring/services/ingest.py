@@ -63,6 +63,17 @@ class RecordResult:
     holds_lifted: int
 
 
+def score_verification_record(*, member: Member, check: str, verified_at: datetime) -> RecordResult:
+    """The platform's event for a verified email, phone or identity. Once a calendar year
+    counts: a check repeated that year is a duplicate, while one renewed in a later year
+    refreshes evidence that has decayed."""
+    external_id = f"{check}_verified:{member.ref}:{verified_at:%Y}"
+    return score_events_record(
+        source=PLATFORM_SOURCE,
+        events=[ScoreEventInput(external_id, member.pk, f"{check}_verified", verified_at)],
+    )
+
+
 def score_events_record(*, source: str, events: Sequence[ScoreEventInput]) -> RecordResult:
     """Store new events, count the rest as duplicates, queue the members for recomputation.
 

@@ -31,6 +31,7 @@ from loyalty.scoring.models import (
     TierChange,
     TierChangeCause,
 )
+from loyalty.scoring.tasks import recompute_pending
 from loyalty.scoring.tiering import Band, Bands, grace_period, tier_after
 
 log = logging.getLogger(__name__)
@@ -241,8 +242,6 @@ def _tier_change(
 
 
 def _schedule_pending_recompute() -> None:
-    from loyalty.scoring.tasks import recompute_pending  # tasks import the services
-
     delay = settings.SCORE_RECOMPUTE_DEBOUNCE_SECONDS
     # The running task clears the key before it claims requests, so nothing queued after
     # that point waits for the safety sweep in the beat schedule.

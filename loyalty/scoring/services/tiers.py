@@ -6,6 +6,7 @@ from django.db import transaction
 
 from loyalty.core.errors import Invalid
 from loyalty.scoring.models import Tier
+from loyalty.scoring.tasks import recompute_all
 from loyalty.scoring.tiering import band_problems
 
 
@@ -19,8 +20,6 @@ def tier_bands_check(*, changed: Tier, others: Iterable[Tier]) -> None:
 
 def tier_save(*, tier: Tier) -> Tier:
     """Save an edited band and have every member re-tiered by a full recomputation."""
-    from loyalty.scoring.tasks import recompute_all  # tasks import the services
-
     with transaction.atomic():
         tier_bands_check(changed=tier, others=Tier.objects.select_for_update())
         tier.save()

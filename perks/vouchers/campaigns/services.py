@@ -273,7 +273,7 @@ def _issue(campaign: Campaign, eligible: list[int], now: datetime) -> int:
     beyond it are taken back in the same transaction.
 
     No notification row is written per member: the voucher itself is the message, shown in
-    the member's wallet and among their messages in the app (loyalty.app.notices)."""
+    the member's wallet and among their messages in the app (surfaces.app.notices)."""
     if not eligible:
         return 0
     issued = sorted(bulk.vouchers_insert(campaign=campaign, member_ids=eligible, now=now))

@@ -1,16 +1,9 @@
 """Campaign jobs. Each takes ids and is safe to run twice: a campaign planned or a chunk
 done returns at once. Services enqueue these, so they import the services inside."""
 
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any
 
-from celery import shared_task
-from celery.contrib.django.task import DjangoTask
-
-from loyalty.celery import PerklineTask
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from loyalty.core.tasks import PerklineTask, task
 
 
 class CampaignTask(PerklineTask):
@@ -30,18 +23,14 @@ class CampaignTask(PerklineTask):
             campaign_fail(campaign_id=campaign_id, reason=f"{type(exc).__name__}: {exc}")
 
 
-def _task(name: str, **options: Any) -> Callable[[Callable[P, R]], DjangoTask[P, R]]:
-    return cast(Callable[[Callable[P, R]], DjangoTask[P, R]], shared_task(name=name, **options))
-
-
-@_task("vouchers.campaign_plan", base=CampaignTask)
+@task("vouchers.campaign_plan", base=CampaignTask)
 def campaign_plan_task(campaign_id: int) -> int:
     from perks.vouchers.campaigns.services import campaign_plan
 
     return len(campaign_plan(campaign_id=campaign_id))
 
 
-@_task("vouchers.campaign_chunk_issue", base=CampaignTask)
+@task("vouchers.campaign_chunk_issue", base=CampaignTask)
 def campaign_chunk_issue_task(chunk_id: int) -> int:
     from perks.vouchers.campaigns.services import campaign_chunk_issue
 
@@ -49,14 +38,14 @@ def campaign_chunk_issue_task(chunk_id: int) -> int:
     return outcome.issued if outcome else 0
 
 
-@_task("vouchers.campaigns_resume")
+@task("vouchers.campaigns_resume")
 def campaigns_resume_task() -> int:
     from perks.vouchers.campaigns.services import campaigns_resume
 
     return campaigns_resume()
 
 
-@_task("vouchers.auto_issue")
+@task("vouchers.auto_issue")
 def vouchers_auto_issue_task(member_id: int, tier: str, previous_tier: str | None) -> int:
     from perks.vouchers.campaigns.services import vouchers_auto_issue
 

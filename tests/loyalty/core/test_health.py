@@ -30,7 +30,7 @@ def test_deep_healthz_without_a_worker_is_unavailable(client, settings, monkeypa
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
-    from loyalty.celery import app
+    from config.celery import app
 
     # A real client, at a port nothing listens on; restored to the real URL afterwards.
     monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:1/0")

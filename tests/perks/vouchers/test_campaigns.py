@@ -68,7 +68,7 @@ def test_a_tier_campaign_reaches_that_tier_and_above_once_each(merchant, owner):
     assert voucher.expires_at - voucher.issued_at == timedelta(days=10)
     perk.refresh_from_db()
     assert perk.issued_count == 7
-    assert not Notification.objects.exists()  # the voucher is the message (see loyalty.app.notices)
+    assert not Notification.objects.exists()  # the voucher is the message (see surfaces.app.notices)
     assert AuditEntry.objects.filter(
         merchant=merchant, action="campaign.created", target=campaign.ref
     ).exists()

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from config.schedule import BEAT_SCHEDULE
 from loyalty.core.errors import Invalid
 from loyalty.points.models import PointsTransaction, TransactionKind
 from loyalty.points.selectors import points_balance
-from loyalty.schedule import BEAT_SCHEDULE
 from perks.catalog.models import Perk
 from perks.merchants.errors import RoleForbids
 from perks.merchants.models import WebhookEvent

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class CitizenAppConfig(AppConfig):
-    name = "loyalty.app"
-    label = "citizen_app"
-    verbose_name = _("Citizen app")

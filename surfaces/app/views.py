@@ -1,0 +1,157 @@
+"""The citizen app: a member's score and why, holds and how to lift them, consent, points,
+who looked them up, and the member pass. Views read through selectors and act through
+services; a refusal is shown on the page, in the member's language where the domain has it.
+"""
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from loyalty.core.errors import DomainError
+from loyalty.members.models import Locale
+from loyalty.members.selectors import member_consents, member_lookups
+from loyalty.members.services import consent_set, member_pass_issue
+from loyalty.points.selectors import points_balance, points_lots_expiring, points_statement
+from loyalty.scoring.selectors import hold_of_member, holds_of_member, score_explanation, standing_of
+from loyalty.scoring.services import hold_appeal
+from surfaces.app.access import MemberRequest, member_required
+from surfaces.app.export import member_export
+from surfaces.app.forms import AppealForm, ConsentForm, StatementPageForm
+from surfaces.app.notices import notices_of
+
+STATEMENT_PAGE = 20
+LOOKUPS_SHOWN = 50
+
+
+def _zh(request: MemberRequest) -> bool:
+    return request.member.locale == Locale.SIMPLIFIED_CHINESE
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "app/login.html"
+    redirect_authenticated_user = True
+    next_page = "app:home"
+
+
+@require_GET
+@member_required
+def home(request: MemberRequest) -> HttpResponse:
+    member = request.member
+    explanation = score_explanation(member=member)
+    zh = _zh(request)
+    return render(
+        request,
+        "app/home.html",
+        {
+            "standing": standing_of(member=member),
+            "explanation": explanation,
+            "reasons": [reason.text(member.locale) for reason in explanation.reasons] if explanation else [],
+            "contributions": [
+                {"label": c.label_zh if zh else c.label, "shared": c.shared, "points": c.points}
+                for c in (explanation.contributions if explanation else [])
+            ],
+            "active_holds": [h for h in holds_of_member(member=member) if h.is_active],
+            "balance": points_balance(member=member),
+            "expiring": points_lots_expiring(member=member, today=timezone.localdate()),
+            "zh": zh,
+        },
+    )
+
+
+@member_required
+def holds(request: MemberRequest) -> HttpResponse:
+    return render(
+        request, "app/holds.html", {"holds": holds_of_member(member=request.member), "form": AppealForm()}
+    )
+
+
+@require_POST
+@member_required
+def hold_appeal_file(request: MemberRequest, ref: str) -> HttpResponse:
+    form = AppealForm(request.POST)
+    if form.is_valid():
+        try:
+            hold = hold_of_member(member=request.member, ref=ref)
+            hold_appeal(hold=hold, member=request.member, text=form.cleaned_data["text"])
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Your appeal is filed. An operator will decide and tell you why."))
+    else:
+        messages.error(request, " ".join(str(error) for error in form.errors.get("text", [])))
+    return redirect("app:holds")
+
+
+@member_required
+def consents(request: MemberRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ConsentForm(request.POST)
+        if form.is_valid():
+            consent_set(
+                member=request.member,
+                dimension=form.cleaned_data["dimension"],
+                granted=form.cleaned_data["granted"],
+                source="app",
+            )
+            messages.success(request, _("Saved. Your score will be recomputed in a moment."))
+        return redirect("app:consents")
+    return render(request, "app/consents.html", {"consents": member_consents(member=request.member)})
+
+
+@require_GET
+@member_required
+def points(request: MemberRequest) -> HttpResponse:
+    page_form = StatementPageForm(request.GET)
+    after = page_form.cleaned_data["after"] if page_form.is_valid() else None
+    try:
+        page = points_statement(member=request.member, limit=STATEMENT_PAGE, starting_after=after)
+    except DomainError:
+        return redirect("app:points")
+    return render(
+        request,
+        "app/points.html",
+        {
+            "balance": points_balance(member=request.member),
+            "expiring": points_lots_expiring(member=request.member, today=timezone.localdate()),
+            "page": page,
+            "next_after": page.lines[-1].id if page.has_more else None,
+        },
+    )
+
+
+@require_GET
+@member_required
+def privacy(request: MemberRequest) -> HttpResponse:
+    return render(
+        request,
+        "app/privacy.html",
+        {
+            "lookups": member_lookups(member=request.member)[:LOOKUPS_SHOWN],
+            "notices": notices_of(member=request.member, limit=LOOKUPS_SHOWN),
+        },
+    )
+
+
+@require_GET
+@member_required
+def member_pass(request: MemberRequest) -> HttpResponse:
+    """The rotating QR code a partner scans; htmx fetches a fresh one before each expires."""
+    token = member_pass_issue(member=request.member)
+    qr_svg = segno.make(token, error="m").svg_inline(scale=5, dark="#1d2330")
+    template = "app/_pass_qr.html" if request.htmx else "app/pass.html"  # type: ignore[attr-defined]
+    return render(request, template, {"qr_svg": qr_svg})
+
+
+@require_GET
+@member_required
+def privacy_export(request: MemberRequest) -> HttpResponse:
+    """Everything held about the member, as a JSON file to keep (never cached on the way)."""
+    response = JsonResponse(member_export(member=request.member), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="perkline-{request.member.ref}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
