@@ -12,6 +12,7 @@ the ORM.
 
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -20,6 +21,22 @@ from django.db.backends.utils import CursorWrapper
 
 M = TypeVar("M", bound=models.Model)
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement an app writes out by hand, in its `sql.py` and nowhere else.
+
+    `replaces` names the ORM (or Python) code that gives the same answer, as
+    `module:function`; the app's `test_sql.py` holds the two to it, and
+    tests/test_layout.py checks that every statement names one that exists.
+    """
+
+    sql: str
+    replaces: str
+
+    def __str__(self) -> str:
+        return self.sql
 
 
 def database() -> BaseDatabaseWrapper:

@@ -35,10 +35,10 @@ class MemberAdmin(admin.ModelAdmin):
     list_display = ["ref", "display_name", "user", "locale", "joined_at"]
     search_fields = ["ref", "user__email", "display_name"]
     list_select_related = ["user"]
-    readonly_fields: tuple[str, ...] = (
+    readonly_fields = [
         *("ref", "user", "display_name", "locale", "email_verified", "phone", "phone_verified", "joined_at"),
-    )
-    fields = readonly_fields
+    ]
+    fields = [*readonly_fields]
     inlines = [ConsentInline, ConsentChangeInline, LookupInline]
     show_full_result_count = False
 

@@ -303,8 +303,8 @@ def _table(headings: list[str], rows: list[tuple[Any, ...]]) -> SafeString:
 class MemberWithStandingAdmin(MemberAdmin):
     """The member page, with the score and tier history the scoring app keeps."""
 
-    readonly_fields = (*MemberAdmin.readonly_fields, "standing", "score_history", "tier_history")
-    fields = readonly_fields
+    readonly_fields = [*MemberAdmin.readonly_fields, "standing", "score_history", "tier_history"]
+    fields = [*readonly_fields]
 
     @admin.display(description="score and tier")
     def standing(self, member: Member) -> SafeString:

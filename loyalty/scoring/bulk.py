@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from loyalty.scoring.bands import Bands, grace_period
 from loyalty.scoring.engine import (
     ENGINE,
     HALF_WEIGHT,
@@ -43,7 +44,6 @@ from loyalty.scoring.models import (
     TierChange,
     TierChangeCause,
 )
-from loyalty.scoring.tiering import Bands, grace_period
 
 RUN_TABLE = "scoring_recompute_run"
 DIMENSION_COLUMNS = [f"{rule.dimension}_{part}" for rule in ENGINE.rules for part in ("sum", "milli")]

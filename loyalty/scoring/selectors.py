@@ -7,14 +7,13 @@ merchant, and no selector here lists one merchant's holds to another.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from loyalty.core.statements import column_value, database, row_read
 from loyalty.members.models import Member
-from loyalty.scoring import explain
+from loyalty.scoring import explain, sql
+from loyalty.scoring.bands import grace_period
 from loyalty.scoring.errors import HoldNotFound, TierNotFound
 from loyalty.scoring.models import (
     AppealStatus,
@@ -30,7 +29,6 @@ from loyalty.scoring.models import (
     Tier,
     TierChange,
 )
-from loyalty.scoring.tiering import grace_period
 
 
 @dataclass(frozen=True)
@@ -158,49 +156,25 @@ def holds_active(*, member: Member, merchant_ref: str, category: str) -> QuerySe
     return holds_suspending(merchant_ref=merchant_ref, category=category).filter(member=member)
 
 
+def hold_held_until(*, member: Member, merchant_ref: str, category: str, at: datetime) -> datetime | None:
+    """Until when this merchant last held the member's perks of `category`, as of `at`:
+    later than `at` while a hold is in force, None if it never held them."""
+    return sql.hold_held_until(member_id=member.pk, merchant_ref=merchant_ref, category=category, at=at)
+
+
 def hold_recent_exists(*, member: Member, merchant_ref: str, category: str, days: int) -> bool:
     """Did this merchant hold the member's perks of `category` at any time in the last `days`?
 
     A hold overturned on appeal does not count: it should never have been placed.
     """
     now = timezone.now()
-    row = row_read(
-        f"SELECT {hold_held_until_sql(member='%s', merchant_ref='%s', category='%s')}",
-        [member.pk, merchant_ref, category, database().ops.adapt_datetimefield_value(now)],
-    )
-    assert row is not None, "an aggregate returns one row"
-    return hold_recent(hold_held_until_read(row[0]), days=days, now=now)
-
-
-def hold_held_until_sql(*, member: str, merchant_ref: str, category: str) -> str:
-    """SQL for the last moment one of a merchant's holds on a member's perks of `category`
-    was in force (NULL: never), among holds placed by its one parameter, now; one overturned
-    on appeal does not count. `member`, `merchant_ref` and `category` are SQL: a caller's
-    columns (a redemption reads it with the voucher), or %s.
-
-    The rule of holds_suspending(hold_free_days=…) for one member, written out because its
-    ORM form took longer to compile than to run; tests/loyalty/scoring/test_holds.py holds
-    the two to the same answer over every kind of hold.
-    """
-    active = f"h.status = '{HoldStatus.ACTIVE.value}'"
-    return (
-        f"(SELECT MAX(CASE WHEN {active} THEN h.expires_at ELSE h.lifted_at END)"  # noqa: S608 (names and constants)
-        f" FROM {Hold._meta.db_table} h"
-        f" WHERE h.member_id = {member} AND h.merchant_ref = {merchant_ref}"
-        f" AND h.category IN ({category}, '{HoldCategory.ALL.value}') AND h.placed_at <= %s"
-        f" AND ({active} OR h.lifted_how <> '{HoldEnd.APPEAL.value}'))"
-    )
-
-
-def hold_held_until_read(value: Any) -> datetime | None:
-    """What hold_held_until_sql read, as a datetime (SQLite reads it as text)."""
-    held_until: datetime | None = column_value(Hold._meta.get_field("expires_at"), value)
-    return held_until
+    held_until = hold_held_until(member=member, merchant_ref=merchant_ref, category=category, at=now)
+    return hold_recent(held_until, days=days, now=now)
 
 
 def hold_recent(held_until: datetime | None, *, days: int, now: datetime) -> bool:
-    """Whether a hold in force until `held_until` (hold_held_until_sql) counts against a
-    perk that needs `days` without one."""
+    """Whether a hold in force until `held_until` (hold_held_until) counts against a perk
+    that needs `days` without one; with no days, whether it is in force now."""
     return held_until is not None and held_until > now - timedelta(days=days)
 
 

@@ -11,24 +11,19 @@ from django.utils import timezone
 
 from loyalty.core.errors import Refused
 from loyalty.members.models import Member
-from loyalty.scoring.selectors import Standing, hold_recent_exists, holds_active, standing_of
+from loyalty.scoring.selectors import Standing, hold_held_until, hold_recent, standing_of
 from perks.catalog.errors import MemberNotEligible, MemberOnHold, PerkInactive
 from perks.catalog.models import Perk
 from perks.catalog.rules import perk_admits_standing, perk_is_live
 
 
 def perk_refusal(
-    *,
-    perk: Perk,
-    member: Member,
-    standing: Standing | None = None,
-    at: datetime | None = None,
-    recent_hold: bool | None = None,
+    *, perk: Perk, member: Member, standing: Standing | None = None, at: datetime | None = None
 ) -> Refused | None:
     """The reason `member` may not have `perk` at `at` (now), or None when they may.
 
-    Pass `standing` when checking many perks for one member, to read it once, and
-    `recent_hold` when it was read with the perk (a redemption reads it with the voucher).
+    Pass `standing` when checking many perks for one member, to read it once. Holds are
+    read as they stand now, in one question: until when the merchant last held the member.
     """
     at = at or timezone.now()
     if not perk_is_live(perk=perk, at=at):
@@ -36,19 +31,11 @@ def perk_refusal(
     standing = standing or standing_of(member=member)
     if not perk_admits_standing(perk=perk, score=standing.score, tier=standing.tier):
         return MemberNotEligible()
-    merchant_ref = perk.merchant.ref
-    # A hold active now is also one held in the last N days, so with hold_free_days one
-    # query clears the member in the usual case (no hold); the second only picks the message.
-    if perk.hold_free_days:
-        if recent_hold is None:
-            recent_hold = hold_recent_exists(
-                member=member, merchant_ref=merchant_ref, category=perk.type, days=perk.hold_free_days
-            )
-        if not recent_hold:
-            return None
-    if holds_active(member=member, merchant_ref=merchant_ref, category=perk.type).exists():
+    now = timezone.now()
+    held_until = hold_held_until(member=member, merchant_ref=perk.merchant.ref, category=perk.type, at=now)
+    if hold_recent(held_until, days=0, now=now):
         return MemberOnHold()
-    if perk.hold_free_days:
+    if perk.hold_free_days and hold_recent(held_until, days=perk.hold_free_days, now=now):
         return MemberOnHold(
             f"This perk needs {perk.hold_free_days} days without a hold on the member's account."
         )

@@ -6,16 +6,12 @@ points accounts; on the redemption side a voucher, then its reservations.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import NamedTuple
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from loyalty.core.statements import Columns, database, instances, row_read
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
-from loyalty.scoring.selectors import hold_held_until_read, hold_held_until_sql, hold_recent
 from perks.catalog.models import Perk
 from perks.merchants.models import Merchant
 from perks.vouchers.models import Voucher
@@ -54,9 +50,8 @@ _STANDING = Columns(MemberStanding, "s")
 _TIER = Columns(Tier, "st")
 _VOUCHER_USE_READS = (_VOUCHER, _PERK, _MIN_TIER, _MEMBER, _STANDING, _TIER)
 _VOUCHER_USE_SQL = (
-    f"SELECT {', '.join(c.select() for c in _VOUCHER_USE_READS)}, "  # noqa: S608 (names from the models)
-    + hold_held_until_sql(member=_VOUCHER.col("member"), merchant_ref="%s", category=_PERK.col("type"))
-    + f" FROM {_VOUCHER.table}"
+    f"SELECT {', '.join(c.select() for c in _VOUCHER_USE_READS)}"  # noqa: S608 (names from the models)
+    f" FROM {_VOUCHER.table}"
     f" JOIN {_PERK.table} ON {_PERK.col('id')} = {_VOUCHER.col('perk')}"
     f" AND {_PERK.col('merchant')} = {_VOUCHER.col('merchant')}"
     f" LEFT JOIN {_MIN_TIER.table} ON {_MIN_TIER.col('id')} = {_PERK.col('min_tier')}"
@@ -67,29 +62,15 @@ _VOUCHER_USE_SQL = (
 )
 
 
-class VoucherUse(NamedTuple):
-    """A voucher as a use reads it: with its perk, the perk's merchant and minimum tier, its
-    member with their standing and tier, and until when the perk's merchant last held the
-    member's perks of its type (hold_held_until_sql), as of `read_at`."""
-
-    voucher: Voucher
-    held_until: datetime | None
-    read_at: datetime
-
-    def recent_hold(self) -> bool:
-        perk = self.voucher.perk
-        return hold_recent(self.held_until, days=perk.hold_free_days or 0, now=self.read_at)
-
-
-def voucher_for_use(*, merchant: Merchant, code: str, lock: bool) -> VoucherUse | None:
-    """The merchant's voucher of `code` (canonical) with what a use of it reads, locked when
+def voucher_for_use(*, merchant: Merchant, code: str, lock: bool) -> Voucher | None:
+    """The merchant's voucher of `code` (canonical) with what a use of it reads (its perk
+    with the perk's minimum tier, its member with their standing and tier), locked when
     `lock`; None when the merchant has no such voucher."""
     db = database()
     sql = _VOUCHER_USE_SQL
     if lock and db.features.has_select_for_update_of:
         sql += f" FOR UPDATE OF {_VOUCHER.alias}"
-    now = timezone.now()
-    row = row_read(sql, [merchant.ref, db.ops.adapt_datetimefield_value(now), merchant.pk, code])
+    row = row_read(sql, [merchant.pk, code])
     if row is None:
         return None
     voucher, perk, min_tier, member, standing, tier = instances(row, _VOUCHER_USE_READS)
@@ -98,10 +79,10 @@ def voucher_for_use(*, merchant: Merchant, code: str, lock: bool) -> VoucherUse 
     if standing is not None:
         standing.tier = tier
     Member.standing.related.set_cached_value(member, standing)  # None: has none, read nothing more
-    return VoucherUse(voucher, hold_held_until_read(row[-1]), now)
+    return voucher
 
 
-def voucher_lock(*, merchant: Merchant, code: str) -> VoucherUse | None:
+def voucher_lock(*, merchant: Merchant, code: str) -> Voucher | None:
     """The merchant's voucher of `code` (canonical), locked, with what a redemption reads."""
     return voucher_for_use(merchant=merchant, code=code, lock=True)
 

@@ -122,7 +122,7 @@ _DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "nullabl
     }
 )
 class BenefitField(serializers.DictField):
-    """A perk's benefit as perks.catalog.benefits computes it (`Benefit.as_dict()`)."""
+    """A perk's benefit as perks.catalog.perk_benefit computes it (`Benefit.as_dict()`)."""
 
     def to_representation(self, value: Any) -> dict[str, Any]:
         return super().to_representation(value.as_dict() if hasattr(value, "as_dict") else value)

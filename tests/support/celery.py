@@ -38,7 +38,7 @@ def purge_queue() -> int:
 @contextmanager
 def running_worker(*, concurrency: int = 1) -> Iterator[None]:
     with start_worker(
-        app,  # type: ignore[arg-type]
+        app,
         pool="threads",
         concurrency=concurrency,
         perform_ping_check=False,

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from loyalty.members.models import Member
 from loyalty.scoring import bulk
+from loyalty.scoring.bands import Band, Bands, grace_period, tier_after
 from loyalty.scoring.engine import ENGINE, Computation, EventFact, compute, epoch_day
 from loyalty.scoring.events import TierChangeNotice, announce_on_commit
 from loyalty.scoring.models import (
@@ -32,7 +33,6 @@ from loyalty.scoring.models import (
     TierChangeCause,
 )
 from loyalty.scoring.tasks import recompute_pending
-from loyalty.scoring.tiering import Band, Bands, grace_period, tier_after
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from loyalty.core.errors import Invalid
+from loyalty.scoring.bands import band_problems
 from loyalty.scoring.models import Tier
 from loyalty.scoring.tasks import recompute_all
-from loyalty.scoring.tiering import band_problems
 
 
 def tier_bands_check(*, changed: Tier, others: Iterable[Tier]) -> None:
@@ -23,5 +23,5 @@ def tier_save(*, tier: Tier) -> Tier:
     with transaction.atomic():
         tier_bands_check(changed=tier, others=Tier.objects.select_for_update())
         tier.save()
-        recompute_all.delay_on_commit()  # type: ignore[attr-defined]  # celery-types predates it
+        recompute_all.delay_on_commit()
     return tier

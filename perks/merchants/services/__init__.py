@@ -1,7 +1,6 @@
 """The merchant side's services: what the API, the portal and the admin call."""
 
 from perks.merchants.services.access import Actor, actor_require, api_key_require, audit_record, staff_require
-from perks.merchants.services.events import EventsRecorded, PartnerEvent, partner_events_record
 from perks.merchants.services.keys import CreatedKey, api_key_authenticate, api_key_create, api_key_revoke
 from perks.merchants.services.merchants import (
     location_create,
@@ -11,6 +10,7 @@ from perks.merchants.services.merchants import (
     merchant_status_set,
     merchant_update,
 )
+from perks.merchants.services.reports import EventsRecorded, PartnerEvent, partner_events_record
 from perks.merchants.services.staff import staff_add, staff_remove, staff_role_change
 from perks.merchants.services.webhooks import (
     WEBHOOK_EVENT_TYPES,

@@ -22,9 +22,9 @@ from loyalty.core.statements import database, row_insert_after
 from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record
 from loyalty.scoring.selectors import Standing, standing_from
-from perks.catalog.benefits import Benefit, benefit_compute
 from perks.catalog.eligibility import perk_refusal
 from perks.catalog.money import purchase_parse
+from perks.catalog.perk_benefit import Benefit, benefit_compute
 from perks.merchants.models import Location, Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require
@@ -41,7 +41,7 @@ from perks.vouchers.errors import (
     VoucherReserved,
     VoucherRevoked,
 )
-from perks.vouchers.locks import VoucherUse, voucher_for_use, voucher_lock, voucher_lock_by_pk
+from perks.vouchers.locks import voucher_for_use, voucher_lock, voucher_lock_by_pk
 from perks.vouchers.models import (
     Redemption,
     RedemptionChannel,
@@ -85,14 +85,13 @@ def voucher_validate(
         canonical = code_normalize(code)
     except UnknownCode:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
-    use = voucher_for_use(merchant=merchant, code=canonical, lock=False)
-    if use is None:
+    voucher = voucher_for_use(merchant=merchant, code=canonical, lock=False)
+    if voucher is None:
         return Validation(valid=False, reason=NOT_FOUND, voucher=None, benefit=None)
-    voucher = use.voucher
     benefit = benefit_compute(
         perk=voucher.perk, amount=amount, currency=currency, uses_remaining=voucher.uses_remaining
     )
-    refusal = _refusal(use, at=timezone.now(), holds_reservation=False)
+    refusal = _refusal(voucher, at=timezone.now(), holds_reservation=False)
     _lookup_record(voucher, LookupPurpose.VALIDATION)
     if refusal is not None:
         return Validation(valid=False, reason=refusal.code, voucher=voucher, benefit=None)
@@ -109,9 +108,8 @@ def reservation_create(*, merchant: Merchant, actor: Actor, code: str, ttl_secon
     canonical = code_normalize(code)
     now = timezone.now()
     with transaction.atomic():
-        use = _voucher_locked(merchant, canonical)
-        _refuse_if_any(use, at=now, holds_reservation=False)
-        voucher = use.voucher
+        voucher = _voucher_locked(merchant, canonical)
+        _refuse_if_any(voucher, at=now, holds_reservation=False)
         held = Voucher.objects.filter(_room_left(), pk=voucher.pk).update(
             uses_reserved=F("uses_reserved") + 1
         )
@@ -174,10 +172,9 @@ def voucher_redeem(
         raise ReservationNotFound(param="reservation")
     with transaction.atomic(savepoint=False):
         try:
-            use = _voucher_locked(merchant, canonical)
-            voucher = use.voucher
+            voucher = _voucher_locked(merchant, canonical)
             holds = reservation is not None and _reservation_holds(reservation, voucher, now)
-            _refuse_if_any(use, at=at, holds_reservation=holds)
+            _refuse_if_any(voucher, at=at, holds_reservation=holds)
             benefit = benefit_compute(
                 perk=voucher.perk,
                 amount=spent,
@@ -267,14 +264,12 @@ def voucher_refusal(voucher: Voucher, *, at: datetime, holds_reservation: bool =
     return None
 
 
-def _refusal(use: VoucherUse, *, at: datetime, holds_reservation: bool) -> DomainError | None:
-    voucher = use.voucher
+def _refusal(voucher: Voucher, *, at: datetime, holds_reservation: bool) -> DomainError | None:
     return voucher_refusal(voucher, at=at, holds_reservation=holds_reservation) or perk_refusal(
         perk=voucher.perk,
         member=voucher.member,
         standing=_standing_read(voucher.member),
         at=at,
-        recent_hold=use.recent_hold(),
     )
 
 
@@ -284,8 +279,8 @@ def _standing_read(member: Member) -> Standing | None:
     return standing_from(member.standing) if hasattr(member, "standing") else None
 
 
-def _refuse_if_any(use: VoucherUse, *, at: datetime, holds_reservation: bool) -> None:
-    refusal = _refusal(use, at=at, holds_reservation=holds_reservation)
+def _refuse_if_any(voucher: Voucher, *, at: datetime, holds_reservation: bool) -> None:
+    refusal = _refusal(voucher, at=at, holds_reservation=holds_reservation)
     if refusal is not None:
         raise refusal
 
@@ -334,11 +329,11 @@ def _room_left() -> Q:
     return Q(status=VoucherStatus.ISSUED, uses_count__lt=F("uses_allowed") - F("uses_reserved"))
 
 
-def _voucher_locked(merchant: Merchant, code: str) -> VoucherUse:
-    use = voucher_lock(merchant=merchant, code=code)
-    if use is None:
+def _voucher_locked(merchant: Merchant, code: str) -> Voucher:
+    voucher = voucher_lock(merchant=merchant, code=code)
+    if voucher is None:
         raise VoucherNotFound(param="code")
-    return use
+    return voucher
 
 
 def _reservation_holds(reservation: Reservation, voucher: Voucher, now: datetime) -> bool:

@@ -9,7 +9,7 @@ from loyalty.members.errors import MemberNotFound
 from loyalty.members.models import LookupPurpose
 from perks.catalog.models import PerkType
 from perks.catalog.money import purchase_parse
-from perks.vouchers.benefits import benefits_of_member
+from perks.vouchers.member_benefits import benefits_of_member
 from surfaces.api.members import MemberInput
 from surfaces.api.serializers import AmountField, BenefitField, CurrencyField, VoucherCodeField
 from surfaces.api.views.base import PartnerView, parsed, rendered

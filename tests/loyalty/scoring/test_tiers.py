@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.members.models import Dimension
+from loyalty.scoring.bands import band_problems
 from loyalty.scoring.models import MemberStanding, Tier, TierChange, TierChangeCause
 from loyalty.scoring.selectors import standing_of, tier_history
 from loyalty.scoring.services import (
@@ -19,7 +20,6 @@ from loyalty.scoring.services import (
     tier_bands_check,
     tiers_downgrade_due,
 )
-from loyalty.scoring.tiering import band_problems
 from tests.factories import MERCHANT_REF, JoinedMemberFactory
 
 pytestmark = pytest.mark.django_db

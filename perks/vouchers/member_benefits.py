@@ -21,10 +21,10 @@ from loyalty.core.errors import Invalid
 from loyalty.members.models import Member
 from loyalty.scoring.models import Tier
 from loyalty.scoring.selectors import standing_of
-from perks.catalog.benefits import benefit_compute
 from perks.catalog.eligibility import perk_refusal
 from perks.catalog.models import Perk, PerkType
 from perks.catalog.money import purchase_parse
+from perks.catalog.perk_benefit import benefit_compute
 from perks.catalog.selectors import perks_live_of_merchant
 from perks.merchants.models import Merchant
 from perks.vouchers.models import Voucher, VoucherStatus

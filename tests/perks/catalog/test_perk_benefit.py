@@ -5,9 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loyalty.core.errors import Invalid
-from perks.catalog.benefits import benefit_compute
 from perks.catalog.models import Perk, PerkType
 from perks.catalog.money import decimals
+from perks.catalog.perk_benefit import benefit_compute
 
 
 def perk(perk_type: str, **params) -> Perk:
