@@ -117,7 +117,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Statements run through loyalty.core.statements.prepared_cursor are prepared on a connection's
+    # Statements run through loyalty.core.sql.prepared_cursor are prepared on a connection's
     # second run (a redemption's): the ORM's client-side binding never prepares.
     DATABASES["default"]["OPTIONS"] = {"prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

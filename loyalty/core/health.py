@@ -42,9 +42,9 @@ def _ms_since(started: float) -> float:
 
 
 def _database() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    connection.ensure_connection()
+    if not connection.is_usable():
+        raise ConnectionError("the database connection does not answer")
     return connection.vendor
 
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid
-from loyalty.core.statements import row_insert
+from loyalty.core.sql import row_insert
 from loyalty.members.errors import MemberExists, MemberPassInvalid
 from loyalty.members.events import check_verified, consent_changed, member_joined
 from loyalty.members.models import (

@@ -4,7 +4,7 @@ for (`replaces`); tests/loyalty/scoring/test_sql.py holds each pair to the same 
 
 from datetime import datetime
 
-from loyalty.core.statements import Statement, column_value, database, row_read
+from loyalty.core.sql import Statement, column_value, database, row_read
 from loyalty.scoring.models import Hold, HoldCategory, HoldEnd, HoldStatus
 
 _ACTIVE = f"status = '{HoldStatus.ACTIVE.value}'"

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from loyalty.core.statements import Columns, database, instances, row_read
+from loyalty.core.sql import Columns, database, instances, row_read
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
 from perks.catalog.models import Perk

@@ -31,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
-from loyalty.core.statements import Columns, database, row_insert, row_read
+from loyalty.core.sql import Columns, database, row_insert, row_read
 from perks.merchants.models import Merchant
 from surfaces.api.exception_handler import IdempotencyKeyReused, IdempotencyRequestInProgress
 from surfaces.api.models import IdempotencyRecord

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.core.refs import CROCKFORD
-from loyalty.core.statements import Columns, instances, row_read
+from loyalty.core.sql import Columns, instances, row_read
 from perks.merchants.errors import KeyAlreadyRevoked
 from perks.merchants.models import ApiKey, Merchant, MerchantStatus
 from perks.merchants.permissions import Permission, Scope
@@ -101,7 +101,7 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
 
 
 # Every partner API request looks its key up, so the look-up is written out: the ORM took
-# longer to compile this join than PostgreSQL takes to run it (loyalty.core.statements).
+# longer to compile this join than PostgreSQL takes to run it (loyalty.core.sql).
 _KEY = Columns(ApiKey, "k")
 _KEY_MERCHANT = Columns(Merchant, "m")
 _KEY_BY_PREFIX = (

@@ -18,7 +18,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid
-from loyalty.core.statements import database, row_insert_after
+from loyalty.core.sql import database, row_insert_after
 from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record
 from loyalty.scoring.selectors import Standing, standing_from

@@ -9,7 +9,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from loyalty.core.statements import Columns, column_value, prepared_cursor, row_insert, row_insert_after
+from loyalty.core.sql import Columns, column_value, prepared_cursor, row_insert, row_insert_after
 from loyalty.members.models import LookupPurpose, Member, MemberLookup
 from tests.factories import MemberFactory
 
