@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("config", "loyalty", "perks", "surfaces", "demo")
 # A string that starts a statement, as a hand-written one does (keywords in capitals).
 SQL = re.compile(r"^\s*\(?\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WITH \w+ AS|COPY \w+)\b")
-SQL_CALLS = {"execute", "executemany", "raw", "extra", "RawSQL", "copy"}
+SQL_CALLS = {"execute", "executemany", "raw", "extra", "RawSQL"}
 
 
 def _sources() -> list[Path]:
