@@ -8,14 +8,14 @@ from loyalty.core.tasks import task
 
 @task("merchants.webhook_deliver")
 def webhook_deliver(delivery_id: int) -> None:
-    from perks.merchants.services.webhooks import webhook_delivery_attempt
+    from perks.merchants.services.webhooks.delivery import webhook_delivery_attempt
 
     webhook_delivery_attempt(delivery_id=delivery_id)
 
 
 @task("merchants.webhook_deliveries_dispatch")
 def webhook_deliveries_dispatch() -> int:
-    from perks.merchants.services.webhooks import webhook_deliveries_dispatch as dispatch
+    from perks.merchants.services.webhooks.delivery import webhook_deliveries_dispatch as dispatch
 
     return dispatch()
 

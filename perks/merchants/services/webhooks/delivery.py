@@ -13,33 +13,29 @@ completed once with what came back, so:
 
 The partner sees at-least-once delivery: after a crash an event may arrive twice, with
 the same `id`, which is what receivers deduplicate on.
+
+This module holds that life of an event: emitting it, the attempts and their
+bookkeeping, the dispatch sweep, backoff and retries, and the signed body sent. Which
+endpoints exist and what they subscribe to is endpoints.py's; the HTTP request itself
+goes through sender.py, which refuses to connect anywhere but a public address.
 """
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
-import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from loyalty.core.errors import Conflict, Invalid
 from perks.merchants.models import (
@@ -54,18 +50,10 @@ from perks.merchants.models import (
 )
 from perks.merchants.permissions import Permission
 from perks.merchants.services.access import Actor, actor_require, audit_record
+from perks.merchants.services.webhooks.endpoints import WEBHOOK_EVENT_TYPES
+from perks.merchants.services.webhooks.sender import public_session, refusal_in
 from perks.merchants.tasks import webhook_deliver
 
-# Event types partners may subscribe to; the parts that emit them add theirs here.
-WEBHOOK_EVENT_TYPES = (
-    "voucher.issued",
-    "voucher.redeemed",
-    "voucher.revoked",
-    "redemption.reversed",
-    "redemption_batch.completed",
-    "campaign.completed",
-)
-MAX_ENDPOINTS = 16
 SIGNATURE_HEADER = "Perkline-Signature"
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -76,69 +64,6 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=4)
 DISPATCH_BATCH = 1000
 EXCERPT_BYTES = 500
-
-
-@dataclass(frozen=True)
-class CreatedEndpoint:
-    endpoint: WebhookEndpoint
-    secret: str
-
-
-def webhook_endpoint_create(
-    *, merchant: Merchant, actor: Actor, url: str, event_types: Iterable[str]
-) -> CreatedEndpoint:
-    """A new endpoint; `secret` is shown to the partner this once (it stays here, to sign)."""
-    actor_require(actor=actor, merchant=merchant, permission=Permission.WEBHOOKS_MANAGE)
-    url, types = _endpoint_url(url), _event_types(event_types)
-    secret = f"whsec_{secrets.token_urlsafe(32)}"
-    with transaction.atomic():
-        if WebhookEndpoint.objects.filter(merchant=merchant, is_active=True).count() >= MAX_ENDPOINTS:
-            raise Invalid(f"A merchant may have at most {MAX_ENDPOINTS} active endpoints.", param="url")
-        endpoint = WebhookEndpoint.objects.create(
-            merchant=merchant,
-            url=url,
-            event_types=types,
-            secret=secret,
-            created_by=actor if isinstance(actor, User) else None,
-        )
-        audit_record(
-            merchant=merchant,
-            actor=actor,
-            action="webhook_endpoint.created",
-            target=endpoint.ref,
-            params={"url": url},
-        )
-    return CreatedEndpoint(endpoint=endpoint, secret=secret)
-
-
-def webhook_endpoint_update(
-    *,
-    endpoint: WebhookEndpoint,
-    actor: Actor,
-    url: str | None = None,
-    event_types: Iterable[str] | None = None,
-    is_active: bool | None = None,
-) -> WebhookEndpoint:
-    actor_require(actor=actor, merchant=endpoint.merchant, permission=Permission.WEBHOOKS_MANAGE)
-    changes: dict[str, Any] = {}
-    if url is not None:
-        changes["url"] = _endpoint_url(url)
-    if event_types is not None:
-        changes["event_types"] = _event_types(event_types)
-    if is_active is not None:
-        changes["is_active"] = is_active
-    with transaction.atomic():
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**changes)
-        audit_record(
-            merchant=endpoint.merchant,
-            actor=actor,
-            action="webhook_endpoint.updated",
-            target=endpoint.ref,
-            params=dict(changes),
-        )
-    for field, value in changes.items():
-        setattr(endpoint, field, value)
-    return endpoint
 
 
 def webhook_emit(*, merchant: Merchant, type: str, data: Mapping[str, Any]) -> WebhookEvent:
@@ -317,7 +242,7 @@ def _post(endpoint: WebhookEndpoint, body: bytes) -> _Result:
     started = time.perf_counter()
     try:
         with (
-            _public_session() as session,
+            public_session() as session,
             session.post(
                 endpoint.url,
                 data=body,
@@ -330,7 +255,7 @@ def _post(endpoint: WebhookEndpoint, body: bytes) -> _Result:
             latency_ms = _ms_since(started)
             excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True).decode("utf-8", "replace")
     except requests.RequestException as exc:
-        refused = _refusal_in(exc)
+        refused = refusal_in(exc)
         error = str(refused) if refused else f"{type(exc).__name__}: {exc}"
         return _Result(ok=False, latency_ms=_ms_since(started), error=error)
     ok = 200 <= response.status_code < 300
@@ -346,136 +271,3 @@ def _attempt_lease() -> timedelta:
 
 def _ms_since(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
-
-
-def _endpoint_url(url: str) -> str:
-    """https to a public host; plain http only to this machine, and only where allowed (demo, tests)."""
-    url = (url or "").strip()
-    try:
-        URLValidator(schemes=["https", "http"])(url)
-    except ValidationError:
-        raise Invalid(
-            "Give a full URL, such as https://example.com/perkline/webhooks.", param="url"
-        ) from None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.username or parts.password:
-        raise Invalid("Leave credentials out of the URL; verify the signature instead.", param="url")
-    local = _is_loopback(host)
-    if local and not settings.WEBHOOK_ALLOW_LOOPBACK:
-        raise Invalid("Webhooks cannot be sent to this machine.", param="url")
-    if parts.scheme != "https" and not local:
-        raise Invalid("Webhook URLs must use https.", param="url")
-    if _is_private_address(host):
-        raise Invalid("Webhooks can only be sent to public addresses.", param="url")
-    return url
-
-
-class AddressRefused(OSError):
-    """The endpoint's name led to an address webhooks may not go to."""
-
-
-def _public_session() -> requests.Session:
-    """A session that connects only to public addresses: the name in a URL was checked when
-    the endpoint was saved, but what it resolves to can change afterwards (DNS rebinding),
-    and a worker must never post to, and record the answer of, a service on our private
-    network. Proxies from the environment are not used, so the address checked is the
-    endpoint's own."""
-    session = requests.Session()
-    session.trust_env = False
-    adapter = _PublicOnlyAdapter()
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-class _PublicOnlyConnection(HTTPConnection):
-    """Checks where the name leads before connecting (so nothing private is even knocked
-    on), and the address actually connected to afterwards (the name may have been
-    answered differently the second time)."""
-
-    def _new_conn(self) -> socket.socket:
-        for *_, address in socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM):
-            self._refuse_unless_allowed(str(address[0]))
-        sock = super()._new_conn()
-        try:
-            self._refuse_unless_allowed(sock.getpeername()[0])
-        except AddressRefused:
-            sock.close()
-            raise
-        return sock
-
-    def _refuse_unless_allowed(self, address: str) -> None:
-        if not _address_allowed(address):
-            raise AddressRefused(f"Refused: {self.host} is at {address}, which is not a public address.")
-
-
-class _PublicOnlyHTTPSConnection(_PublicOnlyConnection, HTTPSConnection):
-    pass
-
-
-class _PublicOnlyPool(HTTPConnectionPool):
-    ConnectionCls = _PublicOnlyConnection
-
-
-class _PublicOnlyHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _PublicOnlyHTTPSConnection
-
-
-class _PublicOnlyAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _PublicOnlyPool, "https": _PublicOnlyHTTPSPool}
-
-
-def _address_allowed(address: str) -> bool:
-    """Whether webhooks may go to `address` (an IP address; ValueError for anything else):
-    a public one, or this machine where WEBHOOK_ALLOW_LOOPBACK says so."""
-    ip = ipaddress.ip_address(address)
-    if ip.is_loopback:
-        return bool(settings.WEBHOOK_ALLOW_LOOPBACK)
-    return ip.is_global
-
-
-def _refusal_in(exc: BaseException) -> AddressRefused | None:
-    """The AddressRefused behind what requests raised, wherever urllib3 put it."""
-    pending: list[object] = [exc]
-    seen: set[int] = set()
-    while pending:
-        found = pending.pop()
-        if isinstance(found, AddressRefused):
-            return found
-        if isinstance(found, BaseException) and id(found) not in seen:
-            seen.add(id(found))
-            pending += [found.__cause__, found.__context__, getattr(found, "reason", None), *found.args]
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_private_address(host: str) -> bool:
-    """An address written in the URL that webhooks may not go to; a name is checked where
-    it leads, at each delivery."""
-    try:
-        return not _address_allowed(host)
-    except ValueError:
-        return False
-
-
-def _event_types(event_types: Iterable[str]) -> list[str]:
-    chosen = sorted(set(event_types))
-    if not chosen:
-        raise Invalid("Subscribe to at least one event type.", param="events")
-    unknown = [t for t in chosen if t not in WEBHOOK_EVENT_TYPES]
-    if unknown:
-        raise Invalid(
-            f"Unknown event type {unknown[0]!r}; one of {', '.join(WEBHOOK_EVENT_TYPES)}.", param="events"
-        )
-    return chosen
