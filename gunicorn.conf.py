@@ -1,10 +1,10 @@
 """How gunicorn serves Perkline. `gunicorn config.wsgi:application` reads this file from
-the working directory (README: Running in production), and so do the benchmarks, which
-serve the app as production does (bench/support/server.py).
+the working directory (docs/operations.md), and so do the benchmarks, which serve the app
+as production does (bench/support/server.py).
 
 Each worker's threads keep the proxy's connections alive and overlap the waits on
-PostgreSQL and Redis; the processes use the cores. What was measured against other
-counts and switch intervals is in the README (Benchmarks).
+PostgreSQL and Redis; the processes use the cores. Other counts and switch intervals were
+measured and did no better (docs/performance.md).
 """
 
 import os

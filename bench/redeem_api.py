@@ -1,5 +1,5 @@
 """POST /api/v1/redemptions through the whole served stack, against the cheapest
-authenticated request on the same stack (issue 6).
+authenticated request on the same stack.
 
 The stack: gunicorn (several gthread workers, keep-alive) on the bench database and Redis
 (throttle counters, Celery broker), a load generator in separate processes. Single-use
@@ -8,12 +8,13 @@ Idempotency-Key, as a point of sale does. In one run, against one server:
 
 - the floor: `GET /api/v1/merchant` at its maximum rate (closed loop);
 - redemptions at their maximum rate (closed loop), alternating with the floor, ROUNDS times;
-- redemptions at 70 % of the median rate (open loop), ROUNDS times, each counting by its
-  p99: the latency a partner sees in steady use.
+- redemptions at STEADY_SHARE of the median rate (open loop), ROUNDS times, each counting
+  by its p99: the latency a partner sees in steady use.
 
-slowdown = median floor rate / median redemption rate; the goal is ≤ 2, with a median p99
-< 50 ms at 70 %. Every request must succeed (201) on a voucher no other phase used, and afterwards
-every answer must have been a redemption (none a replay), none counted twice.
+slowdown = median floor rate / median redemption rate; the target is ≤ 3, with a median
+p99 < 50 ms at 60 % of the peak (docs/performance.md). Every request must succeed (201) on a
+voucher no other phase used, and afterwards every answer must have been a redemption (none
+a replay), none counted twice.
 """
 
 import statistics
@@ -55,7 +56,7 @@ SCALE: dict[str, dict[str, Any]] = {
         "vouchers": 150_000,
     },
 }
-STEADY_SHARE = 0.7
+STEADY_SHARE = 0.6
 # Floor and redemptions alternate this many times and each counts by its median, so that a
 # slow moment of a shared machine weighs on neither alone.
 ROUNDS = 3
