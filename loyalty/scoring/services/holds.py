@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.members.models import Member
-from loyalty.members.notifications import NotificationInput, notifications_add
+from loyalty.members.services import NotificationInput, notifications_add
 from loyalty.scoring.errors import AppealNotOpen, AppealOpen, HoldExists, HoldNotActive, HoldNotFound
 from loyalty.scoring.models import (
     HOLD_MAX_DAYS,

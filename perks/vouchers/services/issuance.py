@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.members.models import LookupPurpose, Member
-from loyalty.members.notifications import notification_add
+from loyalty.members.services import notification_add
 from loyalty.members.services import member_lookup_record
 from loyalty.points.errors import IdempotencyKeyReused
 from loyalty.points.services import points_spend

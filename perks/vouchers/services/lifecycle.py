@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid
-from loyalty.members.notifications import notification_add
+from loyalty.members.services import notification_add
 from loyalty.points.models import PointsTransaction
 from loyalty.points.services import points_transaction_reverse
 from perks.merchants.permissions import Permission

@@ -1,4 +1,4 @@
-"""What changes a member: joining, consent, the member pass, the look-up log, notifications."""
+"""Members: joining, consent, the member pass and the look-up log of partners."""
 
 import secrets
 from collections.abc import Iterable
@@ -25,20 +25,6 @@ from loyalty.members.models import (
     MemberLookup,
     MemberPass,
 )
-from loyalty.members.notifications import notification_add, notification_mark_read, notifications_add
-
-__all__ = [
-    "consent_set",
-    "member_create",
-    "member_lookup_record",
-    "member_pass_issue",
-    "member_pass_verify",
-    "member_passes_purge",
-    "member_verification_record",
-    "notification_add",
-    "notification_mark_read",
-    "notifications_add",
-]
 
 _PASS_SALT = "perkline.members.pass"  # noqa: S105 (a namespace for signatures, not a secret)
 _VERIFICATIONS = {"email": "email_verified", "phone": "phone_verified", "identity": None}

@@ -1,0 +1,32 @@
+"""What changes a member: joining, consent, the member pass, the look-up log
+(members.py), and the messages the app shows them (notifications.py)."""
+
+from loyalty.members.services.members import (
+    consent_set,
+    member_create,
+    member_lookup_record,
+    member_pass_issue,
+    member_pass_verify,
+    member_passes_purge,
+    member_verification_record,
+)
+from loyalty.members.services.notifications import (
+    NotificationInput,
+    notification_add,
+    notification_mark_read,
+    notifications_add,
+)
+
+__all__ = [
+    "NotificationInput",
+    "consent_set",
+    "member_create",
+    "member_lookup_record",
+    "member_pass_issue",
+    "member_pass_verify",
+    "member_passes_purge",
+    "member_verification_record",
+    "notification_add",
+    "notification_mark_read",
+    "notifications_add",
+]
