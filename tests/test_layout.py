@@ -111,3 +111,33 @@ def test_every_app_with_statements_tests_them_against_their_orm_form():
 def test_apps_are_discoverable_packages():
     assert all(importlib.import_module(p) for p in PACKAGES)
     assert list(pkgutil.iter_modules([str(ROOT / "surfaces")]))
+
+
+DOMAIN_APPS = (
+    "loyalty/members",
+    "loyalty/scoring",
+    "loyalty/points",
+    "perks/merchants",
+    "perks/catalog",
+    "perks/vouchers",
+)
+ROOMS = ("models", "services", "selectors", "errors", "tasks")
+# A room an app goes without, and why.
+WITHOUT = {
+    (
+        "perks/catalog",
+        "tasks",
+    ): "no background work of its own (perk images go through merchants' image tasks)"
+}
+
+
+@pytest.mark.parametrize("app", DOMAIN_APPS)
+def test_every_domain_app_has_the_same_rooms(app):
+    missing = [
+        room
+        for room in ROOMS
+        if (app, room) not in WITHOUT
+        and not (ROOT / app / f"{room}.py").exists()
+        and not (ROOT / app / room / "__init__.py").exists()
+    ]
+    assert not missing, f"{app} has no {missing} (docs/architecture.md: one shape per app)"
