@@ -5,6 +5,11 @@ window, so the counter is atomic, resets itself, and needs no read-modify-write.
 REDIS_URL (the embedded demo) each process counts in its own memory. A fixed window lets
 a key send up to twice its rate across a window boundary; that is the price of one
 round trip, and the rate is a guard against runaway clients, not a quota.
+
+It keeps its own Redis client rather than counting through Django's cache with DRF's
+throttling or django-ratelimit: Django's Redis cache makes a new client for every call and
+those libraries make two or three calls a request, which multiplied the throttle's cost on
+every partner request (measured in docs/performance.md).
 """
 
 import logging
