@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.members.models import LookupPurpose, Member
-from loyalty.members.services import notification_add
-from loyalty.members.services import member_lookup_record
+from loyalty.members.services import member_lookup_record, notification_add
 from loyalty.points.errors import IdempotencyKeyReused
 from loyalty.points.services import points_spend
 from perks.catalog.eligibility import perk_eligibility_require

@@ -20,8 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from loyalty.members.models import LookupPurpose
-from loyalty.members.services import notification_add
-from loyalty.members.services import member_lookup_record
+from loyalty.members.services import member_lookup_record, notification_add
 from perks.merchants.services import webhook_emit
 from perks.vouchers.codes import code_format
 from perks.vouchers.models import Redemption, RedemptionReversal, UsageKind, UsageRecord
