@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from bench.result import BenchResult, stopwatch
 from demo.synthetic import synthetic_members_add
-from loyalty.scoring import bulk
+from loyalty.scoring import bulk, sql
 from loyalty.scoring.engine import ENGINE, epoch_day
 from loyalty.scoring.models import EventKind
 from loyalty.scoring.services import scores_recompute_all
@@ -175,9 +175,9 @@ def _settle() -> None:
 
 def _floor(now: datetime) -> None:
     totals = ", ".join(f"SUM({rule.dimension})" for rule in ENGINE.rules)
-    with bulk.batch_session(), connection.cursor() as cursor:
+    with sql.batch_session(), connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COUNT(*), {totals} FROM ({bulk.decayed_sums_sql()}) sums", {"asof": epoch_day(now)}
+            f"SELECT COUNT(*), {totals} FROM ({sql.decayed_sums_sql()}) sums", {"asof": epoch_day(now)}
         )
         cursor.fetchall()
 

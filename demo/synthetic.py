@@ -1,4 +1,3 @@
-# ruff: noqa: S608  (the SQL is built from constants; values go as parameters)
 """`seed_demo --members N`: synthetic members for load tests, inserted in bulk.
 
 Each gets a user (one shared unusable password hash: nobody signs in as them), a member
@@ -10,8 +9,9 @@ On PostgreSQL the generated rows are COPYed into a temporary table and the real 
 filled by set-based INSERT ... SELECT in ref order, so every index grows at its right edge.
 As pg_restore does, the foreign keys of the tables filled are dropped for the load and added
 back in the same transaction: PostgreSQL then checks each constraint with one join instead
-of millions of per-row checks, and nobody sees the tables without them. Elsewhere (the
-SQLite demo) rows go in by large bulk_create batches.
+of millions of per-row checks, and nobody sees the tables without them (demo/sql.py).
+Elsewhere (the SQLite demo) rows go in by large bulk_create batches, which write the same
+rows: tests/demo/test_sql.py compares the two.
 """
 
 import random
@@ -25,6 +25,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
+from demo import sql
 from loyalty.core.refs import new_refs
 from loyalty.members.models import Consent, ConsentChange, ConsentSource, Member
 from loyalty.scoring.engine import ENGINE
@@ -75,70 +76,13 @@ def _insert_postgres(rows: list[Synthetic], now: datetime) -> None:
         "domain": EMAIL_DOMAIN,
         "engine": ENGINE.version,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE synthetic_member "
-            "(ref text PRIMARY KEY, score smallint, tier_id bigint, shared smallint, withdrawn smallint) "
-            "ON COMMIT DROP"
-        )
-        with cursor.cursor.copy("COPY synthetic_member FROM STDIN") as copy:
-            for row in sorted(rows, key=lambda row: row.ref):
-                copy.write_row((row.ref, row.score, row.tier_id, row.shared, row.withdrawn))
-        cursor.execute("ANALYZE synthetic_member")
-        # Checks still deferred in this transaction would forbid altering the tables.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET LOCAL work_mem = '256MB'")  # the ORDER BYs sort in memory
-        cursor.execute(_FOREIGN_KEYS, [_FILLED_TABLES])
-        foreign_keys = cursor.fetchall()
-        for table, name, _definition in foreign_keys:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for statement in _POSTGRES_STATEMENTS:
-            cursor.execute(statement, params)
-        for table, name, definition in foreign_keys:
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-
-
-_FILLED_TABLES = ["members_member", "scoring_memberstanding", "members_consent", "members_consentchange"]
-_FOREIGN_KEYS = """
-    SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
-    WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s) ORDER BY 1, 2
-"""
-_DIMENSIONS = (
-    "(VALUES " + ", ".join(f"('{d}', {bit})" for d, bit in DIMENSION_BITS.items()) + ") AS d(dimension, bit)"
-)
-_NEW_MEMBERS = "synthetic_member s JOIN members_member m ON m.ref = s.ref"
-_CONSENTED = f"{_NEW_MEMBERS} JOIN {_DIMENSIONS} ON ((s.shared | s.withdrawn) & d.bit) <> 0"
-_POSTGRES_STATEMENTS = [
-    """
-    WITH new_users AS (
-        INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,
-            is_active, date_joined)
-        SELECT %(password)s, false, s.ref || '@' || %(domain)s, '', '', s.ref || '@' || %(domain)s, false,
-            true, %(now)s
-        FROM synthetic_member s ORDER BY s.ref
-        RETURNING id, username
+    sql.synthetic_members_load(
+        (
+            (row.ref, row.score, row.tier_id, row.shared, row.withdrawn)
+            for row in sorted(rows, key=lambda row: row.ref)
+        ),
+        params,
     )
-    INSERT INTO members_member (user_id, ref, display_name, locale, email_verified, phone, phone_verified,
-        joined_at)
-    SELECT id, split_part(username, '@', 1), '', 'en', false, '', false, %(now)s FROM new_users ORDER BY id
-    """,
-    f"""
-    INSERT INTO scoring_memberstanding (member_id, score, tier_id, shared_dimensions, engine_version, version,
-        updated_at)
-    SELECT m.id, s.score, s.tier_id, s.shared, %(engine)s, 0, %(now)s FROM {_NEW_MEMBERS} ORDER BY m.id
-    """,
-    f"""
-    INSERT INTO members_consent (member_id, dimension, granted, changed_at)
-    SELECT m.id, d.dimension, (s.shared & d.bit) <> 0, %(now)s FROM {_CONSENTED} ORDER BY m.id, d.dimension
-    """,
-    f"""
-    INSERT INTO members_consentchange (member_id, dimension, granted, source, changed_at)
-    SELECT m.id, d.dimension, choice.granted, '{ConsentSource.SEED}', %(now)s
-    FROM {_CONSENTED}
-    JOIN (VALUES (true), (false)) AS choice(granted) ON choice.granted OR (s.withdrawn & d.bit) <> 0
-    ORDER BY m.id
-    """,
-]
 
 
 def _insert_batches(rows: list[Synthetic], now: datetime) -> None:

@@ -45,7 +45,7 @@ def raw_sql_in(source: str) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):  # an f-string: its text, with each field as a name
             skipped.update(id(part) for part in node.values)
-            text = "".join(p.value if isinstance(p, ast.Constant) else "t" for p in node.values)
+            text = "".join(str(p.value) if isinstance(p, ast.Constant) else "t" for p in node.values)
             if SQL.match(text):
                 found.append(f"line {node.lineno}: {text.strip()[:60]!r}")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:

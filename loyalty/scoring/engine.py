@@ -1,7 +1,8 @@
 """The score engine: a pure, deterministic function of events, consent and a day.
 
-Everything is integer arithmetic, so this module and the set-based SQL in `bulk.py`, which
-builds its expressions from the same constants, agree to the last digit. docs/scoring.md
+Everything is integer arithmetic, so this module and the set-based SQL in `sql.py` (run
+by `bulk.py`), which builds its expressions from the same constants, agree to the last
+digit. docs/scoring.md
 explains the formula with a worked example.
 
 - An event's weight halves every half-life of its dimension and is interpolated linearly

@@ -185,12 +185,13 @@ def holds_suspending(
     the active ones, or with `hold_free_days` any in that many days (for many members at once)."""
     now = timezone.now()
     holds = Hold.objects.filter(merchant_ref=merchant_ref, category__in=[category, HoldCategory.ALL])
+    holds = holds.filter(placed_at__lte=now)
     if not hold_free_days:
         return holds.filter(status=HoldStatus.ACTIVE, expires_at__gt=now)
     since = now - timedelta(days=hold_free_days)
     ongoing = Q(status=HoldStatus.ACTIVE, expires_at__gt=since)
     ended = ~Q(status=HoldStatus.ACTIVE) & Q(lifted_at__gt=since) & ~Q(lifted_how=HoldEnd.APPEAL)
-    return holds.filter(ongoing | ended, placed_at__lte=now)
+    return holds.filter(ongoing | ended)
 
 
 def holds_of_member(*, member: Member) -> list[MemberHold]:

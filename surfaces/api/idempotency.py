@@ -31,18 +31,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.core.errors import Invalid
-from loyalty.core.sql import Columns, database, row_insert, row_read
+from loyalty.core.sql import database, row_insert, row_read
 from perks.merchants.models import Merchant
 from surfaces.api.exception_handler import IdempotencyKeyReused, IdempotencyRequestInProgress
 from surfaces.api.models import IdempotencyRecord
+from surfaces.api.sql import LOCK_AND_RECORD, LOCK_NAMESPACE, RECORD
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
 PURGE_BATCH = 5000
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
-# The first key of PostgreSQL's two-key advisory locks: this module's namespace.
-_LOCK_NAMESPACE = "perkline.api.idempotency"
 
 
 class IdempotentView(Protocol):
@@ -195,30 +194,16 @@ class _Answer:
         return _response(status, body, replayed=False)
 
 
-# Every POST takes the key's lock and reads its record in one round trip, and writes one
-# record: both written out, as they run on every write. The lock is taken after the read's
-# snapshot, so a record committed in between is missed; its unique constraint then refuses
-# ours (`_AnsweredMeanwhile`), and the request is undone and answered with the record.
-_RECORD = Columns(IdempotencyRecord, "r")
-_LOCK_AND_RECORD = {
-    vendor: (
-        f"SELECT {lock}, {_RECORD.select()} FROM (SELECT 1) AS one"  # noqa: S608 (names from the model)
-        f" LEFT JOIN {_RECORD.table} ON {_RECORD.col('merchant')} = %s AND {_RECORD.col('key')} = %s"
-    )
-    for vendor, lock in (
-        ("postgresql", "pg_try_advisory_xact_lock(hashtext(%s), hashtext(%s))"),
-        # IMMEDIATE transactions already serialise writers (see the module's doc).
-        ("sqlite", "1"),
-    )
-}
-
-
 def _lock_and_record(merchant_id: int, key: str) -> tuple[bool, IdempotencyRecord | None]:
+    """Whether the key's lock is ours now, and its record, in one round trip. Written out
+    (surfaces.api.sql), as the record is inserted with `row_insert`: both run on every POST.
+    A record committed after the read's snapshot is missed; its unique constraint then
+    refuses ours (`_AnsweredMeanwhile`)."""
     vendor = database().vendor
-    lock_params = [_LOCK_NAMESPACE, f"{merchant_id}:{key}"] if vendor == "postgresql" else []
-    row = row_read(_LOCK_AND_RECORD[vendor], [*lock_params, merchant_id, key])
+    lock_params = [LOCK_NAMESPACE, f"{merchant_id}:{key}"] if vendor == "postgresql" else []
+    row = row_read(LOCK_AND_RECORD[vendor], [*lock_params, merchant_id, key])
     assert row is not None, "the statement selects from one row whatever the join finds"
-    return bool(row[0]), _RECORD.instance(row, 1)
+    return bool(row[0]), RECORD.instance(row, 1)
 
 
 def _rendered(response: HttpResponseBase) -> tuple[int, str]:

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.db.backends.sqlite3._functions import register as register_django_functions
+from django.db.backends.sqlite3._functions import register as register_django_functions  # type: ignore[import-untyped]
 from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,10 +3,10 @@
 The same rows come out of two paths: a plain one that posts purchase by purchase through
 the ledger primitive (SQLite, and the reference), and on PostgreSQL a set-based one that
 stages a batch with COPY and writes its transactions, postings, lots and balances with a
-handful of INSERT … SELECT and UPDATE … FROM statements, so a nightly import of a million
-purchases takes seconds (bench/points_earn.py). Wallets are locked, in id order, only for
-the last two statements, so members' claims wait as little as possible.
-tests/loyalty/points/test_earn.py checks that both paths write the same rows.
+handful of INSERT … SELECT and UPDATE … FROM statements (loyalty/points/sql.py), so a
+nightly import of a million purchases takes seconds (bench/points_earn.py). Wallets are
+locked, in id order, only for the last two statements, so members' claims wait as little as
+possible. tests/loyalty/points/test_sql.py checks that both paths write the same rows.
 """
 
 import bisect
@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.members.models import Member
+from loyalty.points import sql
 from loyalty.points.models import Account, EarnRule, PointsTransaction, TierMultiplier, TransactionKind
 from loyalty.points.services.accounts import merchant_account_for, wallet_for_member
 from loyalty.points.services.ledger import Draft, post_draft
@@ -259,121 +260,6 @@ def _earn_plain(merchant: _Merchant, purchases: list[Purchase]) -> EarnResult:
     return result
 
 
-# The set-based path. Table names are Django's defaults for these models.
-
-_STAGE = """
-CREATE TEMP TABLE points_earn_stage (
-    external_id text NOT NULL, member_id bigint NOT NULL, amount text NOT NULL,
-    currency text NOT NULL, occurred_at timestamptz NOT NULL
-) ON COMMIT DROP;
-CREATE TEMP TABLE points_earn_rates (
-    currency text, valid_from timestamptz, valid_until timestamptz, rule_id bigint, rate numeric
-) ON COMMIT DROP;
-CREATE TEMP TABLE points_earn_multipliers (
-    tier_id bigint, valid_from timestamptz, valid_until timestamptz, multiplier_id bigint, multiplier numeric
-) ON COMMIT DROP;
-CREATE TEMP TABLE points_earn_earned (
-    transaction_id bigint, account_id bigint, points bigint, earned_on date
-) ON COMMIT DROP;
-"""
-
-_OPEN_WALLETS = """
-INSERT INTO points_account (kind, member_id, balance, created_at)
-SELECT 'member', s.member_id, 0, %(now)s
-FROM (SELECT DISTINCT member_id FROM points_earn_stage) s
-JOIN members_member m ON m.id = s.member_id
-WHERE NOT EXISTS (SELECT 1 FROM points_account a WHERE a.member_id = s.member_id)
-ORDER BY s.member_id  -- two imports opening the same wallets wait for each other in one order
-ON CONFLICT (member_id) DO NOTHING
-"""
-
-# Only asked when some purchase found no wallet, to name its member.
-_UNKNOWN_MEMBER = """
-SELECT s.member_id FROM points_earn_stage s
-WHERE NOT EXISTS (SELECT 1 FROM members_member m WHERE m.id = s.member_id) LIMIT 1
-"""
-
-_LOCK_ACCOUNTS = """
-SELECT id FROM points_account
-WHERE id IN (SELECT account_id FROM points_earn_earned UNION ALL SELECT %(merchant_account)s)
-ORDER BY id FOR NO KEY UPDATE
-"""
-
-# Rates every purchase, writes the transactions of those that earn and were not earned
-# before, and keeps what the postings, lots and balances need in a narrow table, in one
-# statement. Transaction ids are drawn in key order, so both indexes of the transactions
-# grow in order. A concurrent import of the same purchases makes it fail on the unique
-# key; see points_earn_purchases.
-_RATE_AND_RECORD = """
-WITH rated AS MATERIALIZED (
-    SELECT nextval(%(transaction_ids)s::regclass) AS transaction_id, sorted.*,
-           EXISTS (SELECT 1 FROM points_pointstransaction t WHERE t.idempotency_key = sorted.idempotency_key)
-               AS earned_before
-    FROM (
-        SELECT (%(key_prefix)s || s.external_id) COLLATE "C" AS idempotency_key, a.id AS account_id,
-               s.occurred_at, (s.occurred_at AT TIME ZONE %(tz)s)::date AS earned_on,
-               s.amount, s.currency, r.rule_id, m.multiplier_id,
-               floor(s.amount::numeric * r.rate * coalesce(m.multiplier, 1))::bigint AS points
-        FROM points_earn_stage s
-        JOIN points_account a ON a.member_id = s.member_id
-        LEFT JOIN points_earn_rates r ON r.currency = s.currency
-            AND s.occurred_at >= r.valid_from AND s.occurred_at < coalesce(r.valid_until, 'infinity')
-        LEFT JOIN scoring_memberstanding ms ON ms.member_id = s.member_id
-        LEFT JOIN points_earn_multipliers m ON m.tier_id = ms.tier_id
-            AND s.occurred_at >= m.valid_from AND s.occurred_at < coalesce(m.valid_until, 'infinity')
-        ORDER BY s.external_id COLLATE "C"
-    ) sorted
-),
-recorded AS (
-    INSERT INTO points_pointstransaction (
-        id, idempotency_key, kind, reason_code, reason_params, actor, merchant_ref,
-        earn_rule_id, tier_multiplier_id, request_hash, occurred_at, created_at)
-    SELECT transaction_id, idempotency_key, 'earn', 'purchase',
-           jsonb_build_object(
-               'merchant_name', %(merchant_name)s::text, 'amount', amount, 'currency', currency),
-           %(actor)s, %(merchant_ref)s, rule_id, multiplier_id, '', occurred_at, %(now)s
-    FROM rated WHERE points > 0 AND NOT earned_before
-),
-kept AS (
-    INSERT INTO points_earn_earned (transaction_id, account_id, points, earned_on)
-    SELECT transaction_id, account_id, points, earned_on FROM rated WHERE points > 0 AND NOT earned_before
-)
-SELECT count(*),
-       count(*) FILTER (WHERE earned_before),
-       count(*) FILTER (WHERE NOT earned_before AND coalesce(points, 0) <= 0)
-FROM rated
-"""
-
-_INSERT_POSTINGS = """
-INSERT INTO points_posting (transaction_id, account_id, amount)
-SELECT transaction_id, account_id, points FROM points_earn_earned
-UNION ALL
-SELECT transaction_id, %(merchant_account)s, -points FROM points_earn_earned
-"""
-
-_CREDIT_LOTS = """
-INSERT INTO points_pointslot (account_id, earned_on, expires_on, points, remaining)
-SELECT account_id, earned_on, (earned_on + make_interval(months => %(months)s))::date,
-       sum(points), sum(points)
-FROM points_earn_earned GROUP BY account_id, earned_on
-ON CONFLICT (account_id, earned_on) DO UPDATE
-SET points = points_pointslot.points + excluded.points,
-    remaining = points_pointslot.remaining + excluded.remaining
-"""
-
-_CREDIT_BALANCES = """
-WITH credits AS (
-    SELECT account_id, sum(points)::bigint AS points FROM points_earn_earned GROUP BY account_id
-    UNION ALL
-    SELECT %(merchant_account)s, -coalesce(sum(points), 0)::bigint FROM points_earn_earned
-)
-UPDATE points_account a SET balance = a.balance + credits.points FROM credits WHERE a.id = credits.account_id
-RETURNING credits.points
-"""
-
-_DROP = "DROP TABLE points_earn_stage, points_earn_rates, points_earn_multipliers, points_earn_earned"
-
-
 def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResult:
     params = {
         "now": timezone.now(),
@@ -387,30 +273,13 @@ def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResul
     }
     result = EarnResult()
     with connection.cursor() as cursor:
-        # Resolved once: as an argument of each row's nextval() it would be looked up per row.
-        cursor.execute("SELECT pg_get_serial_sequence('points_pointstransaction', 'id')")
-        (params["transaction_ids"],) = cursor.fetchone()
-        # Memory for this transaction's sorts and hashes, so a large batch is not spilled to disk.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(_STAGE)
-        with cursor.cursor.copy("COPY points_earn_stage FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["text", "int8", "text", "text", "timestamptz"])
-            for p in purchases:
-                copy.write_row((p.external_id, p.member_id, str(p.amount), p.currency, p.occurred_at))
+        params["transaction_ids"] = sql.earn_stage(cursor, purchases)
         _stage_versions(cursor, merchant.category)
-        cursor.execute(_OPEN_WALLETS, params)
-        cursor.execute(_RATE_AND_RECORD, params)
-        rated, result.duplicates, result.unrated = cursor.fetchone()
+        rated, result.duplicates, result.unrated = sql.earn_rate_and_record(cursor, params)
         if rated < len(purchases):
-            cursor.execute(_UNKNOWN_MEMBER)
-            _refuse_unknown_member(cursor.fetchone()[0])
-        cursor.execute(_INSERT_POSTINGS, params)
-        # Locked only now, for the lots and balances, so a member's claims wait the least.
-        cursor.execute(_LOCK_ACCOUNTS, params)
-        cursor.execute(_CREDIT_LOTS, params)
-        cursor.execute(_CREDIT_BALANCES, params)
-        result.points = sum(points for (points,) in cursor.fetchall() if points > 0)
-        cursor.execute(_DROP)
+            _refuse_unknown_member(sql.earn_unknown_member(cursor))
+        result.points = sql.earn_post_and_credit(cursor, params)
+        sql.earn_unstage(cursor)
     result.earned = len(purchases) - result.duplicates - result.unrated
     return result
 
@@ -418,5 +287,4 @@ def _earn_set_based(merchant: _Merchant, purchases: list[Purchase]) -> EarnResul
 def _stage_versions(cursor: CursorWrapper, category: str) -> None:
     rules = [(c, start, end, v.pk, v.points_per_unit) for c, start, end, v in _earn_rules(category).ranges()]
     tiers = [(t, start, end, v.pk, v.multiplier) for t, start, end, v in _tier_multipliers().ranges()]
-    cursor.executemany("INSERT INTO points_earn_rates VALUES (%s, %s, %s, %s, %s)", rules)
-    cursor.executemany("INSERT INTO points_earn_multipliers VALUES (%s, %s, %s, %s, %s)", tiers)
+    sql.earn_stage_versions(cursor, rules, tiers)

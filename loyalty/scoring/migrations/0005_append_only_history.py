@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from loyalty.core.history import append_only
+from loyalty.core.sql import append_only
 
 
 class Migration(migrations.Migration):

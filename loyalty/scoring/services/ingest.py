@@ -1,10 +1,9 @@
-# ruff: noqa: S608  (table and column names come from the model; values go as parameters)
 """Recording score events: bulk, idempotent per (source, external id), safe under concurrency.
 
-One INSERT … ON CONFLICT DO NOTHING RETURNING stores a whole batch and says which rows are
-new, so a duplicate is counted, never stored twice, and never fails the batch. Rows are
-inserted in (source, external id) order, so two overlapping batches take their unique-index
-locks in the same order and cannot deadlock.
+One INSERT … ON CONFLICT DO NOTHING RETURNING (sql.EVENTS_INSERT_NEW) stores a whole batch
+and says which rows are new, so a duplicate is counted, never stored twice, and never fails
+the batch. Rows are inserted in (source, external id) order, so two overlapping batches take
+their unique-index locks in the same order and cannot deadlock.
 """
 
 import re
@@ -14,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from loyalty.members.models import Member
@@ -23,6 +22,7 @@ from loyalty.scoring.errors import ScoreEventInvalid
 from loyalty.scoring.models import PLATFORM_SOURCE, EventKind, RecomputeCause, ScoreEvent
 from loyalty.scoring.services.holds import holds_lift_by_obligation
 from loyalty.scoring.services.recompute import recompute_request
+from loyalty.scoring.sql import EVENT_FIELDS, events_insert_new
 
 MAX_EVENTS_PER_CALL = 1000
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -30,19 +30,6 @@ MAX_EVENT_AGE = timedelta(days=3650)
 OBLIGATION_SETTLED = "obligation_settled"
 _MERCHANT_SOURCE = re.compile(r"^mch_[0-9a-z]{1,28}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_COLUMNS = (
-    "member",
-    "source",
-    "external_id",
-    "kind",
-    "dimension",
-    "impact",
-    "occurred_at",
-    "occurred_day",
-    "amount",
-    "currency",
-    "recorded_at",
-)
 
 
 @dataclass(frozen=True)
@@ -88,7 +75,7 @@ def score_events_record(*, source: str, events: Sequence[ScoreEventInput]) -> Re
         key=lambda row: (row["source"], row["external_id"]),
     )
     with transaction.atomic():
-        inserted = list(_insert_new(rows))
+        inserted = list(events_insert_new(rows))
         members = frozenset(member_id for member_id, _, _ in inserted)
         if members:
             recompute_request(member_ids=members, cause=RecomputeCause.EVENTS)
@@ -166,27 +153,13 @@ def _row(source: str, event: ScoreEventInput, kind: EventKind, now: datetime) ->
     }
 
 
-def _insert_new(rows: list[dict[str, Any]]) -> Iterator[tuple[int, str, str]]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING: one statement for a batch on PostgreSQL;
-    SQLite takes at most 999 parameters a statement, so there it is a few."""
-    if not rows:
-        return
-    by_name = {field.name: field for field in ScoreEvent._meta.concrete_fields}
-    fields = [by_name[name] for name in _COLUMNS]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = connection.ops.bulk_batch_size(fields, rows)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
-            params = [
-                field.get_db_prep_save(row[field.name], connection) for row in batch for field in fields
-            ]
-            cursor.execute(
-                f"INSERT INTO {quote(ScoreEvent._meta.db_table)} ({columns}) "
-                f"VALUES {', '.join([placeholders] * len(batch))} "
-                "ON CONFLICT (source, external_id) DO NOTHING RETURNING member_id, kind, external_id",
-                params,
-            )
-            yield from cursor.fetchall()
+def _insert_new_one_by_one(rows: list[dict[str, Any]]) -> Iterator[tuple[int, str, str]]:
+    """What `events_insert_new` does for a batch, through the ORM a row at a time: the form
+    tests/loyalty/scoring/test_sql.py holds the statement to."""
+    attnames = {field.name: field.attname for field in ScoreEvent._meta.concrete_fields}
+    for row in rows:
+        fields = {attnames[name]: row[name] for name in EVENT_FIELDS}
+        key = {"source": fields.pop("source"), "external_id": fields.pop("external_id")}
+        event, created = ScoreEvent.objects.get_or_create(**key, defaults=fields)
+        if created:
+            yield event.member_id, event.kind_id, event.external_id

@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid
 from loyalty.core.refs import CROCKFORD
-from loyalty.core.sql import Columns, instances, row_read
 from perks.merchants.errors import KeyAlreadyRevoked
 from perks.merchants.models import ApiKey, Merchant, MerchantStatus
 from perks.merchants.permissions import Permission, Scope
 from perks.merchants.services.access import actor_require, audit_record
+from perks.merchants.sql import key_by_prefix
 
 KEY_LABEL = "pk_live_"
 PREFIX_LENGTH = 12
@@ -91,33 +91,12 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     match = _KEY_FORMAT.fullmatch(raw.strip()) if raw else None
     if match is None:
         return None
-    key = _key_by_prefix(match.group(1))
+    key = key_by_prefix(match.group(1))
     presented = _hash(raw.strip())
     matches = hmac.compare_digest(key.secret_hash if key else _NO_SUCH_KEY_HASH, presented)
     if key is None or not matches or key.is_revoked or key.merchant.status == MerchantStatus.SUSPENDED:
         return None
     _touch(key)
-    return key
-
-
-# Every partner API request looks its key up, so the look-up is written out: the ORM took
-# longer to compile this join than PostgreSQL takes to run it (loyalty.core.sql).
-_KEY = Columns(ApiKey, "k")
-_KEY_MERCHANT = Columns(Merchant, "m")
-_KEY_BY_PREFIX = (
-    f"SELECT {_KEY.select()}, {_KEY_MERCHANT.select()} FROM {_KEY.table}"  # noqa: S608 (names from the models)
-    f" JOIN {_KEY_MERCHANT.table} ON {_KEY_MERCHANT.col('id')} = {_KEY.col('merchant')}"
-    f" WHERE {_KEY.col('prefix')} = %s"
-)
-
-
-def _key_by_prefix(prefix: str) -> ApiKey | None:
-    """The key of `prefix` (unique) with its merchant, or None."""
-    row = row_read(_KEY_BY_PREFIX, [prefix])
-    if row is None:
-        return None
-    key, merchant = instances(row, (_KEY, _KEY_MERCHANT))
-    key.merchant = merchant
     return key
 
 

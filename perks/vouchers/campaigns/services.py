@@ -30,7 +30,7 @@ from perks.catalog.services import perk_inventory_take_up_to
 from perks.merchants.models import Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require, audit_record, webhook_emit
-from perks.vouchers.campaigns import bulk
+from perks.vouchers import sql
 from perks.vouchers.campaigns.tasks import campaign_chunk_issue_task, campaign_plan_task
 from perks.vouchers.locks import member_claims_lock, members_claims_lock
 from perks.vouchers.models import (
@@ -105,7 +105,7 @@ def campaign_plan(*, campaign_id: int, chunk_size: int | None = None) -> list[in
         campaign = Campaign.objects.select_for_update(of=("self",)).get(pk=campaign_id)
         if campaign.status != CampaignStatus.PENDING:
             return []
-        ranges = bulk.id_ranges(_audience(campaign), size=chunk_size or settings.CAMPAIGN_CHUNK_SIZE)
+        ranges = sql.id_ranges(_audience(campaign), size=chunk_size or settings.CAMPAIGN_CHUNK_SIZE)
         chunks = CampaignChunk.objects.bulk_create(
             CampaignChunk(campaign=campaign, index=index, first_member_id=low, last_member_id=high, size=size)
             for index, (low, high, size) in enumerate(ranges)
@@ -276,7 +276,7 @@ def _issue(campaign: Campaign, eligible: list[int], now: datetime) -> int:
     the member's wallet and among their messages in the app (surfaces.app.notices)."""
     if not eligible:
         return 0
-    issued = sorted(bulk.vouchers_insert(campaign=campaign, member_ids=eligible, now=now))
+    issued = sorted(sql.vouchers_insert(campaign=campaign, member_ids=eligible, now=now))
     taken = perk_inventory_take_up_to(perk_id=campaign.perk_id, count=len(issued)) if issued else 0
     if taken < len(issued):
         Voucher.objects.filter(campaign=campaign, member_id__in=issued[taken:]).delete()

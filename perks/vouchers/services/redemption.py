@@ -41,7 +41,7 @@ from perks.vouchers.errors import (
     VoucherReserved,
     VoucherRevoked,
 )
-from perks.vouchers.locks import voucher_for_use, voucher_lock, voucher_lock_by_pk
+from perks.vouchers.locks import voucher_lock, voucher_lock_by_pk
 from perks.vouchers.models import (
     Redemption,
     RedemptionChannel,
@@ -53,6 +53,7 @@ from perks.vouchers.models import (
 )
 from perks.vouchers.services.actors import actor_label
 from perks.vouchers.services.side_effects import redemption_side_effects_nudge
+from perks.vouchers.sql import USE_TAKE, USE_TAKE_HELD, voucher_for_use
 from perks.vouchers.tasks import reversal_side_effects
 
 TTL_SECONDS_MIN, TTL_SECONDS_MAX = 60, 3600
@@ -289,11 +290,11 @@ def _use_take(voucher: Voucher, redemption: Redemption, *, holds: bool, now: dat
     """Count one use on the locked voucher (the reservation's, when it `holds` one) and
     write its `redemption`, in one statement where the database allows, and mirror what the
     UPDATE wrote on the row read: the lock kept anyone else from changing it since, so no
-    read-back is needed. Written out, as the lock query is: the ORM's form (conditions and
-    CASEs) took longer to compile than to run."""
+    read-back is needed. Written out (perks.vouchers.sql), as the lock query is: the ORM's
+    form (conditions and CASEs) took longer to compile than to run."""
     used = row_insert_after(
         redemption,
-        statement=_USE_TAKE_HELD if holds else _USE_TAKE,
+        statement=USE_TAKE_HELD.sql if holds else USE_TAKE.sql,
         params=[
             VoucherStatus.REDEEMED,
             database().ops.adapt_datetimefield_value(now),
@@ -308,21 +309,6 @@ def _use_take(voucher: Voucher, redemption: Redemption, *, holds: bool, now: dat
         voucher.uses_reserved -= 1
     if voucher.uses_count == voucher.uses_allowed:
         voucher.status, voucher.status_changed_at = VoucherStatus.REDEEMED, now
-
-
-def _use_take_sql(*, holds: bool) -> str:
-    last_use = "uses_allowed = uses_count + 1"
-    room = "" if holds else " AND uses_count < uses_allowed - uses_reserved"
-    return (
-        f"UPDATE {Voucher._meta.db_table} SET uses_count = uses_count + 1,"  # noqa: S608 (names from the model)
-        f" uses_reserved = uses_reserved - {1 if holds else 0},"
-        f" status = CASE WHEN {last_use} THEN %s ELSE status END,"
-        f" status_changed_at = CASE WHEN {last_use} THEN %s ELSE status_changed_at END"
-        f" WHERE id = %s AND status = %s{room} RETURNING id"
-    )
-
-
-_USE_TAKE, _USE_TAKE_HELD = _use_take_sql(holds=False), _use_take_sql(holds=True)
 
 
 def _room_left() -> Q:

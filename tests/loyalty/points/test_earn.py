@@ -2,15 +2,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.transaction import atomic, set_rollback
 
 from loyalty.core.errors import Invalid
-from loyalty.points.models import Account, EarnRule, PointsLot, PointsTransaction, Posting, TierMultiplier
+from loyalty.points.models import EarnRule, PointsLot, PointsTransaction, Posting, TierMultiplier
 from loyalty.points.reasons import reason_text
 from loyalty.points.selectors import points_balance
 from loyalty.points.services import merchant_account_for, points_earn_purchases
-from loyalty.points.services.earn import _earn_plain, _earn_set_based, _Merchant, _validated
 from loyalty.scoring.models import MemberStanding, Tier
 from tests.factories import EarnRuleFactory, MemberFactory, PurchaseFactory
 from tests.loyalty.points.ledger_checks import TEST_MERCHANT, assert_ledger_consistent
@@ -199,72 +196,3 @@ def test_points_earned_the_same_day_share_a_lot_that_expires_a_year_later():
         "2024-02-29",
         "2025-02-28",
     )
-
-
-def _ledger_rows():
-    """Every row the earn wrote, named by what it means rather than by ids a rollback burns."""
-    transactions = {t.pk: t for t in PointsTransaction.objects.all()}
-    owners = {a.pk: (a.kind, a.member_id, a.merchant_ref, a.platform) for a in Account.objects.all()}
-    postings = sorted(
-        (transactions[p.transaction_id].idempotency_key, owners[p.account_id], p.amount)
-        for p in Posting.objects.all()
-    )
-    described = sorted(
-        (
-            t.idempotency_key,
-            t.kind,
-            t.reason_code,
-            tuple(sorted(t.reason_params.items())),
-            t.actor,
-            t.merchant_ref,
-            t.earn_rule_id,
-            t.tier_multiplier_id,
-            t.request_hash,
-            t.occurred_at,
-        )
-        for t in transactions.values()
-    )
-    lots = sorted(
-        (owners[account_id], *rest)
-        for account_id, *rest in PointsLot.objects.values_list(
-            "account_id", "earned_on", "expires_on", "points", "remaining"
-        )
-    )
-    return described, postings, lots
-
-
-@pytest.mark.postgres
-def test_the_set_based_path_writes_the_same_rows_as_the_plain_path():
-    members = MemberFactory.create_batch(4)
-    stand(members[0], "diamond")
-    stand(members[1], "silver")
-    start = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)
-    purchases = [
-        PurchaseFactory.build(
-            member_id=members[i % 4].pk,
-            amount=Decimal(f"{7 + i * 13 % 97}.{i % 100:02d}"),
-            currency=["CNY", "USD", "JPY", "CHF"][i % 4],
-            occurred_at=start + timedelta(hours=7 * i),
-        )
-        for i in range(60)
-    ]
-    unique, _ = _validated(purchases)
-    outcomes = []
-    for earn in (_earn_plain, _earn_set_based):
-        with atomic():
-            merchant = _Merchant(
-                ref=TEST_MERCHANT,
-                name="Blue Bottle",
-                category="hotel",
-                account=merchant_account_for(merchant_ref=TEST_MERCHANT),
-            )
-            first = earn(merchant, unique[:40])
-            second = earn(merchant, unique)  # 40 duplicates, 20 new
-            connection.check_constraints()
-            outcomes.append((first, second, _ledger_rows()))
-            assert_ledger_consistent()
-            set_rollback(True)
-    plain, set_based = outcomes
-    assert plain[0] == set_based[0]
-    assert plain[1] == set_based[1]
-    assert plain[2] == set_based[2]

@@ -1,5 +1,4 @@
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import time_machine
@@ -24,7 +23,6 @@ from loyalty.scoring.selectors import (
     holds_active,
     holds_of_member,
     holds_of_merchant,
-    holds_suspending,
 )
 from loyalty.scoring.services import (
     ScoreEventInput,
@@ -289,50 +287,6 @@ def test_a_recent_hold_is_remembered_for_n_days_but_not_one_overturned_on_appeal
         member=member, merchant_ref=OTHER_MERCHANT_REF, category="deposit_waiver", days=30
     )
     assert not hold_recent_exists(member=member, merchant_ref=MERCHANT_REF, category="fx_margin", days=30)
-
-
-def _ended(days_ago: int, how: str) -> dict[str, object]:
-    status = HoldStatus.EXPIRED if how == HoldEnd.EXPIRY else HoldStatus.LIFTED
-    return {"status": status, "lifted_at": START - timedelta(days=days_ago), "lifted_how": how}
-
-
-# One hold a member, in every shape the recent-hold rule tells apart.
-HOLD_SHAPES: list[dict[str, object]] = [
-    {},
-    {"category": HoldCategory.ALL},
-    {"category": HoldCategory.DISCOUNT},
-    {"merchant_ref": OTHER_MERCHANT_REF},
-    {"placed_at": START - timedelta(days=60), "expires_at": START - timedelta(days=5)},  # lapsed, unswept
-    {"placed_at": START - timedelta(days=60), "expires_at": START - timedelta(days=40)},
-    {"placed_at": START + timedelta(hours=1), "expires_at": START + timedelta(days=2)},  # not placed yet
-    *(_ended(days, how) for days in (5, 40) for how in HoldEnd.values),
-]
-
-
-def test_the_written_out_recent_hold_rule_answers_as_the_holds_queryset(clock):
-    members = []
-    for shape in HOLD_SHAPES:
-        hold = HoldFactory.create()
-        if shape:
-            Hold.objects.filter(pk=hold.pk).update(**shape)
-        members.append(hold.member)
-
-    for member in members:
-        for merchant_ref in (MERCHANT_REF, OTHER_MERCHANT_REF):
-            for category in (HoldCategory.DEPOSIT_WAIVER, HoldCategory.FX_MARGIN):
-                for days in (10, 30, 90):
-                    expected = (
-                        holds_suspending(merchant_ref=merchant_ref, category=category, hold_free_days=days)
-                        .filter(member=member)
-                        .exists()
-                    )
-                    asked: dict[str, Any] = {
-                        "member": member,
-                        "merchant_ref": merchant_ref,
-                        "category": category,
-                        "days": days,
-                    }
-                    assert hold_recent_exists(**asked) is expected, (Hold.objects.get(member=member), asked)
 
 
 @pytest.mark.postgres

@@ -1,0 +1,261 @@
+"""The vouchers app's written-out statements (perks/vouchers/sql.py) answer as the ORM or
+Python code each one replaces, run on the same rows: each pair is run in turn, the first
+one's writes undone before the second runs."""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+
+from loyalty.members.models import Member
+from loyalty.scoring.models import Tier
+from loyalty.scoring.selectors import audience
+from perks.catalog.models import Perk
+from perks.vouchers.errors import VoucherAlreadyRedeemed
+from perks.vouchers.models import (
+    Campaign,
+    Redemption,
+    RedemptionChannel,
+    Voucher,
+    VoucherSource,
+    VoucherStatus,
+)
+from perks.vouchers.services.redemption import _use_take
+from perks.vouchers.sql import (
+    ID_RANGES,
+    USE_TAKE,
+    USE_TAKE_HELD,
+    VOUCHER_FOR_USE,
+    VOUCHERS_INSERT,
+    id_ranges,
+    id_ranges_python,
+    use_take_orm,
+    voucher_for_use,
+    voucher_for_use_orm,
+    vouchers_insert,
+    vouchers_insert_orm,
+)
+from tests.factories import MemberFactory, MerchantFactory, PerkFactory, VoucherFactory
+from tests.perks.vouchers.campaign_support import members_in
+from tests.support.sql import executed, ran
+
+pytestmark = pytest.mark.django_db
+
+
+def values(obj: Model | None, *, leaving: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """Every column's value of `obj` (None for no row), but those `leaving` out."""
+    if obj is None:
+        return None
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in leaving}
+
+
+def undone(run: Callable[[], Any], read: Callable[[], Any]) -> tuple[Any, Any]:
+    """What `run` answers and what `read` finds after it; everything `run` wrote is then
+    undone, so that the other form starts from the same rows."""
+    with transaction.atomic():
+        answer = run()
+        found = read()
+        transaction.set_rollback(True)
+    return answer, found
+
+
+# VOUCHER_FOR_USE: the voucher with what a use of it reads, against the ORM's select_related.
+
+
+def use_reads(voucher: Voucher | None) -> dict[str, Any] | None:
+    """What a use of `voucher` reads, all of it already loaded (no query)."""
+    if voucher is None:
+        return None
+    member = voucher.member
+    standing = member.standing if hasattr(member, "standing") else None
+    return {
+        "voucher": values(voucher),
+        "merchant": (voucher.merchant, voucher.perk.merchant),
+        "perk": values(voucher.perk),
+        "min_tier": values(voucher.perk.min_tier),
+        "member": values(member),
+        "standing": values(standing),
+        "tier": values(standing.tier) if standing is not None else None,
+    }
+
+
+def voucher_cases() -> list[tuple[Any, str]]:
+    """(merchant, code) pairs: a member with a standing and without, a perk with a minimum
+    tier and without, another merchant's code and no voucher at all."""
+    gold = Tier.objects.get(slug="gold")
+    plain = VoucherFactory.create()
+    (member,) = members_in("silver", 1)
+    tiered = VoucherFactory.create(member=member, perk=PerkFactory.create(min_tier=gold))
+    bare = VoucherFactory.create(member=MemberFactory.create(), perk=PerkFactory.create(min_score=600))
+    other = MerchantFactory.create()
+    return [
+        (plain.merchant, plain.code),
+        (tiered.merchant, tiered.code),
+        (bare.merchant, bare.code),
+        (other, plain.code),
+        (plain.merchant, "0" * len(plain.code)),
+    ]
+
+
+@pytest.mark.parametrize("lock", [False, True])
+def test_voucher_for_use_reads_what_the_orm_reads(lock, django_assert_num_queries):
+    for merchant, code in voucher_cases():
+        with transaction.atomic(), executed() as texts:
+            written_out = voucher_for_use(merchant=merchant, code=code, lock=lock)
+        assert ran(VOUCHER_FOR_USE, texts)
+        with transaction.atomic():
+            orm = voucher_for_use_orm(merchant=merchant, code=code, lock=lock)
+        with django_assert_num_queries(0):
+            assert use_reads(written_out) == use_reads(orm)
+        assert (written_out is None) is (orm is None)
+        if written_out is not None:
+            assert written_out.merchant is merchant
+
+
+def rows_locked_elsewhere(voucher: Voucher) -> dict[str, bool]:
+    """Which of the rows a use reads another connection finds locked against its update."""
+    rows = {
+        "voucher": (Voucher, voucher.pk),
+        "perk": (Perk, voucher.perk_id),
+        "member": (Member, voucher.member_id),
+    }
+    locked = {}
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        for name, (model, pk) in rows.items():
+            try:
+                other.execute(
+                    f"SELECT 1 FROM {model._meta.db_table} WHERE id = %s FOR UPDATE NOWAIT",  # noqa: S608
+                    [pk],
+                )
+            except psycopg.errors.LockNotAvailable:
+                locked[name] = True
+            else:
+                locked[name] = False
+    return locked
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_voucher_for_use_locks_the_rows_the_orm_locks():
+    voucher = VoucherFactory.create()
+    found = {}
+    for read in (voucher_for_use, voucher_for_use_orm):
+        with transaction.atomic():
+            read(merchant=voucher.merchant, code=voucher.code, lock=True)
+            found[read.__name__] = rows_locked_elsewhere(voucher)
+
+    assert found["voucher_for_use"] == found["voucher_for_use_orm"]
+    assert found["voucher_for_use"] == {"voucher": True, "perk": False, "member": False}
+
+
+# USE_TAKE and USE_TAKE_HELD: one use and its redemption's row, against the ORM's update.
+
+
+def redemption_of(voucher: Voucher, now: Any) -> Redemption:
+    return Redemption(
+        voucher=voucher,
+        merchant=voucher.merchant,
+        channel=RedemptionChannel.API,
+        benefit={"kind": "free_item"},
+        actor="key:test",
+        occurred_at=now,
+        created_at=now,
+    )
+
+
+def use_rows(voucher: Voucher) -> tuple[dict[str, Any] | None, list[dict[str, Any] | None]]:
+    redemptions = Redemption.objects.filter(voucher=voucher).order_by("pk")
+    return values(Voucher.objects.get(pk=voucher.pk)), [values(r, leaving=("id", "ref")) for r in redemptions]
+
+
+USES = [
+    pytest.param({"uses_allowed": 1}, False, id="the-last-use"),
+    pytest.param({"uses_allowed": 3, "uses_count": 1}, False, id="a-use-of-several"),
+    pytest.param({"uses_allowed": 2, "uses_count": 1, "uses_reserved": 1}, False, id="no-room-left"),
+    pytest.param({"uses_allowed": 2, "uses_count": 1, "uses_reserved": 1}, True, id="the-held-last-use"),
+    pytest.param({"uses_allowed": 3, "uses_reserved": 2}, True, id="a-held-use-of-several"),
+    pytest.param({"status": VoucherStatus.REVOKED}, False, id="revoked"),
+    pytest.param(
+        {"uses_allowed": 1, "uses_count": 1, "status": VoucherStatus.REDEEMED}, False, id="redeemed"
+    ),
+]
+
+
+@pytest.mark.parametrize(("state", "holds"), USES)
+def test_a_use_is_taken_as_the_orm_takes_it(state, holds):
+    voucher = VoucherFactory.create(**state)
+    now = timezone.now()
+
+    def written_out() -> bool:
+        read = Voucher.objects.get(pk=voucher.pk)
+        try:
+            with executed() as texts:
+                _use_take(read, redemption_of(read, now), holds=holds, now=now)
+        except VoucherAlreadyRedeemed:
+            return False
+        finally:
+            assert ran(USE_TAKE_HELD if holds else USE_TAKE, texts)
+        # The redemption path mirrors the UPDATE on the row it read, instead of reading it back.
+        assert values(read) == values(Voucher.objects.get(pk=voucher.pk))
+        return True
+
+    def orm() -> bool:
+        read = Voucher.objects.get(pk=voucher.pk)
+        return use_take_orm(read, redemption_of(read, now), holds=holds, now=now)
+
+    assert undone(written_out, lambda: use_rows(voucher)) == undone(orm, lambda: use_rows(voucher))
+
+
+# ID_RANGES: a campaign's audience in runs of ids, against the ids cut in Python.
+
+
+def test_an_audience_is_cut_into_the_runs_python_cuts():
+    members_in("silver", 4)
+    members_in("gold", 3)
+    MemberFactory.create_batch(2)
+    members_in("diamond", 2)
+    audiences: list[QuerySet[Any]] = [
+        audience(min_tier="gold"),
+        audience(min_score=Tier.objects.get(slug="silver").min_score),
+        Member.objects.all(),
+        Member.objects.filter(pk__lt=0),
+    ]
+
+    for rows in audiences:
+        for size in (1, 2, 3, 1000):
+            with executed() as texts:
+                written_out = id_ranges(rows, size=size)
+            assert ran(ID_RANGES, texts)
+            assert written_out == id_ranges_python(rows, size=size), (str(rows.query), size)
+
+
+# VOUCHERS_INSERT: a chunk's vouchers in one statement, against one ORM insert per member.
+
+
+def test_a_chunk_of_vouchers_goes_in_as_one_insert_per_member_would():
+    now = timezone.now()
+    perk = PerkFactory.create(uses_per_voucher=2, voucher_ttl_days=10, valid_until=now + timedelta(days=5))
+    campaign = Campaign.objects.create(merchant=perk.merchant, perk=perk, created_by="key:test")
+    members = [m.pk for m in MemberFactory.create_batch(4)]
+    # One of them already holds the campaign's voucher: a chunk run again skips them.
+    VoucherFactory.create(perk=perk, member_id=members[1], campaign=campaign, source=VoucherSource.CAMPAIGN)
+
+    def rows() -> list[dict[str, Any] | None]:
+        vouchers = Voucher.objects.filter(campaign=campaign).order_by("member_id")
+        return [values(v, leaving=("id", "code")) for v in vouchers]
+
+    with executed() as texts:
+        written_out = undone(lambda: vouchers_insert(campaign=campaign, member_ids=members, now=now), rows)
+    assert ran(VOUCHERS_INSERT, texts)
+    orm = undone(lambda: vouchers_insert_orm(campaign=campaign, member_ids=members, now=now), rows)
+
+    assert written_out == orm
+    inserted, found = written_out
+    assert sorted(inserted) == [members[0], *members[2:]]
+    issued = [row for row in found if row is not None and row["member_id"] != members[1]]
+    assert [(row["issued_at"], row["expires_at"]) for row in issued] == [(now, perk.valid_until)] * 3
