@@ -181,7 +181,7 @@ POINTS_EXPIRY_NOTICE_DAYS = env.int("POINTS_EXPIRY_NOTICE_DAYS", default=30)
 
 # --- Vouchers --------------------------------------------------------------------------
 
-# How long after a redemption the merchant may still undo it (partner-api.md: 24 h by default).
+# How long after a redemption the merchant may still undo it (24 h by default: docs/integration.md).
 REDEMPTION_REVERSAL_WINDOW = timedelta(hours=env.int("REDEMPTION_REVERSAL_WINDOW_HOURS", default=24))
 # Members a campaign chunk issues to in one transaction (chosen by `make bench NAME=campaign_issue`).
 CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=10_000)
@@ -236,7 +236,7 @@ WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 
 # --- Partner API -----------------------------------------------------------------------
 
-# Bodies over this are refused unread with 413 (partner-api.md: "over 1 MB"); below
+# Bodies over this are refused unread with 413 (docs/integration.md: "over 1 MB"); below
 # DATA_UPLOAD_MAX_MEMORY_SIZE, so Django's own limit never answers first with a 400.
 API_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * API_MAX_BODY_BYTES

@@ -122,7 +122,7 @@ PERSONAS = (
 
 
 def seed_members(*, password: Any, partners: Partners) -> list[dict[str, Any]]:
-    """Create the demo members; returns their manifest entries (partner-api.md, "Demo data").
+    """Create the demo members; returns their manifest entries (docs/integration.md, "Try it locally").
 
     `partners` maps a merchant category to the (ref, name) of the demo merchant of it.
     """

@@ -1,8 +1,8 @@
 """A realistic demo, built through the same services the product uses.
 
-`seed_demo` composes the seeders of each part of the product and returns the manifest that
-partner-api.md describes: who can sign in where, and with which key. Passwords and keys
-are made fresh on each run.
+`seed_demo` composes the seeders of each part of the product and returns the manifest the
+partner API's demo section describes (docs/integration.md): who can sign in where, and
+with which key. Passwords and keys are made fresh on each run.
 """
 
 import secrets

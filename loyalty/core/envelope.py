@@ -1,4 +1,4 @@
-"""The JSON error envelope the whole site answers with under /api/ (partner-api.md).
+"""The JSON error envelope the whole site answers with under /api/ (docs/integration.md, Errors).
 
 `{"error": {"type", "code", "message", "param"}}`, where `type` follows the status. It
 lives in the shared kernel because two layers answer with it: the partner API's views,

@@ -1,4 +1,4 @@
-"""Refusals about a perk, with the codes of partner-api.md where it has one."""
+"""Refusals about a perk, with the partner API's codes where it has one (docs/integration.md)."""
 
 from loyalty.core.errors import Conflict, NotFound, Refused
 

@@ -31,7 +31,7 @@ class Permission(models.TextChoices):
 
 
 class Scope(models.TextChoices):
-    """What an API key may change (partner-api.md); every key may read its own merchant's data."""
+    """What an API key may change (docs/integration.md); every key may read its own merchant's data."""
 
     REDEMPTIONS_WRITE = "redemptions:write"
     VOUCHERS_WRITE = "vouchers:write"

@@ -1,4 +1,4 @@
-"""Refusals about a voucher, with the codes of partner-api.md.
+"""Refusals about a voucher, with the partner API's codes (docs/integration.md).
 
 409 (Conflict) when the voucher's state forbids the request right now (another use or
 reservation may change that); 422 (Refused) when the voucher itself rules it out.

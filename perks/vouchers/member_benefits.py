@@ -29,7 +29,7 @@ from perks.catalog.selectors import perks_live_of_merchant
 from perks.merchants.models import Merchant
 from perks.vouchers.models import Voucher, VoucherStatus
 
-# The value /benefits computes for each type (partner-api.md), left null when it does not apply.
+# The value /benefits computes for each type (docs/integration.md), null when it does not apply.
 VALUE_OF_TYPE: dict[str, str] = {
     PerkType.DEPOSIT_WAIVER: "waived_amount",
     PerkType.FX_MARGIN: "margin_reduction_bps",

@@ -1,4 +1,4 @@
-"""Idempotency-Key on every POST (partner-api.md), so a partner can retry without fear.
+"""Idempotency-Key on every POST (docs/integration.md), so a partner can retry without fear.
 
 In ONE transaction: take a lock on (merchant, key), look the key up (a replay, or 422 if
 the request differs), else run the view and store its response beside what it changed,

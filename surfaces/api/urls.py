@@ -1,4 +1,5 @@
-"""The partner API, /api/v1/: paths exactly as partner-api.md writes them (no trailing slash)."""
+"""The partner API, /api/v1/: paths exactly as the contract writes them, with no trailing
+slash (docs/integration.md)."""
 
 from django.urls import URLPattern, path, register_converter
 

@@ -1,4 +1,4 @@
-"""The event kinds of engine version 1: the seven partner-reportable kinds of partner-api.md
+"""The event kinds of engine version 1: the seven partner-reportable kinds of the partner API (docs/integration.md)
 and the kinds only the platform records."""
 
 from django.db import migrations

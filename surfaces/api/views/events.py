@@ -15,7 +15,7 @@ from surfaces.api.serializers import (
 )
 from surfaces.api.views.base import PartnerView, parsed, rendered
 
-# partner-api.md: the kinds of event a partner may report.
+# The kinds of event a partner may report (docs/integration.md).
 EVENT_TYPES = (
     "purchase",
     "payment_on_time",

@@ -29,7 +29,7 @@ WAIT_SECONDS = 60
 
 
 def verify_signature(header: str, body: bytes, secret: str, *, tolerance_seconds: int = 300) -> bool:
-    """What a partner does with Perkline-Signature, written from partner-api.md alone."""
+    """What a partner does with Perkline-Signature, written from docs/integration.md alone."""
     fields = dict(part.split("=", 1) for part in header.split(","))
     signed = fields["t"].encode() + b"." + body
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()

@@ -1,4 +1,4 @@
-"""Every error under /api/ is the envelope of partner-api.md; elsewhere, an HTML page."""
+"""Every error under /api/ is the partner API's envelope (docs/integration.md); elsewhere, an HTML page."""
 
 import pytest
 from django.test import Client

@@ -153,7 +153,7 @@ def webhook_body(event: WebhookEvent) -> bytes:
 
 
 def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, as partner-api.md promises."""
+    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, as docs/integration.md promises."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
 
