@@ -21,6 +21,10 @@ class ReservationNotFound(NotFound):
     default_message = "No such reservation."
 
 
+class RedemptionBatchNotFound(NotFound):
+    default_message = "No such redemption batch."
+
+
 class VoucherAlreadyRedeemed(Conflict):
     code = "voucher_already_redeemed"
     default_message = "This voucher has no use left."

@@ -18,11 +18,12 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from loyalty.core.errors import DomainError, Invalid, NotFound
+from loyalty.core.errors import DomainError, Invalid
 from perks.catalog.money import purchase_parse
 from perks.merchants.models import ApiKey, Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.services import Actor, actor_require, webhook_emit
+from perks.vouchers.errors import RedemptionBatchNotFound
 from perks.vouchers.models import (
     BatchItemStatus,
     BatchStatus,
@@ -39,10 +40,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=366)
 FIELD_MAX_LENGTH = 64
 ERROR_MESSAGE_MAX_LENGTH = 300
-
-
-class RedemptionBatchNotFound(NotFound):
-    default_message = "No such redemption batch."
 
 
 @dataclass(frozen=True)
