@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +34,9 @@ class Member(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     phone_verified = models.BooleanField(default=False)
     joined_at = models.DateTimeField(default=timezone.now)
+    # Erasure (GDPR Art. 17): asked for, then carried out once the days to cancel have passed.
+    erasure_requested_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [unique_text("ref")]
@@ -144,3 +148,54 @@ class MemberPass(models.Model):
 
     def __str__(self) -> str:
         return f"pass of {self.member_id} until {self.expires_at:%H:%M:%S}"
+
+
+class LinkStart(models.TextChoices):
+    PASS = "pass", _("You showed your member pass there")
+    REDEMPTION = "redemption", _("You used one of their vouchers")
+    SHARING = "sharing", _("You added them under Sharing")
+
+
+class LinkEnd(models.TextChoices):
+    MEMBER = "member", _("You ended it")
+    ERASURE = "erasure", _("Your account was erased")
+
+
+class MerchantLink(models.Model):
+    """A member's link with a merchant: only a linked merchant may name the member by ref or
+    report about them. The member starts it (a pass shown, a voucher used, or Sharing) and
+    may end it; a new link after an ended one is a new row, so the history stays.
+
+    The merchant is named by its public ref and name, plain values: the member side never
+    holds a key into `perks`.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="links", db_index=False)
+    merchant_ref = models.CharField(max_length=32)
+    merchant_name = models.CharField(max_length=200)
+    started_at = models.DateTimeField(default=timezone.now)
+    started_by = models.CharField(max_length=16, choices=LinkStart.choices)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=16, choices=LinkEnd.choices, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-started_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant_ref", "member"],
+                condition=Q(ended_at__isnull=True),
+                name="link_one_active_per_merchant",
+            ),
+            models.CheckConstraint(
+                condition=(Q(ended_at__isnull=True) & Q(ended_by=""))
+                | (Q(ended_at__isnull=False) & ~Q(ended_by="")),
+                name="link_end_matches_ended_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} ~ {self.merchant_ref}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None

@@ -122,6 +122,17 @@ class EventKind(models.Model):
         return self.code
 
 
+class EventCap(models.TextChoices):
+    """Why an event does not count although it was recorded: one merchant's influence on a
+    member is bounded (docs/scoring.md)."""
+
+    DAILY_NEGATIVES = "daily_negatives", _("More negative events from this merchant that day than count")
+    SCORE_FLOOR = (
+        "score_floor",
+        _("This merchant's recent events already lowered your score as far as they may"),
+    )
+
+
 class ScoreEvent(models.Model):
     """Append-only: one piece of commercial data about a member, unique per (source, external id)."""
 
@@ -138,6 +149,9 @@ class ScoreEvent(models.Model):
     amount = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
+    # Set when the event is recorded and never after: an event past one of its merchant's
+    # caps is kept, shown to the member, and never counts.
+    cap = models.CharField(max_length=16, choices=EventCap.choices, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["member", "occurred_day"])]
@@ -268,6 +282,9 @@ class HoldCategory(models.TextChoices):
 
 
 class HoldReason(models.TextChoices):
+    UNRETURNED_RENTAL = "unreturned_rental", _("A rental not returned")
+    DAMAGE_CLAIM = "damage_claim", _("A claim for damage")
+    FRAUD_SUSPECTED = "fraud_suspected", _("Suspected fraud, being looked into")
     UNPAID_BALANCE = "unpaid_balance", _("An unpaid balance")
     UNRETURNED_ITEM = "unreturned_item", _("An item not returned")
     UNPAID_DAMAGE = "unpaid_damage", _("Damage not yet paid for")
@@ -305,6 +322,15 @@ class Hold(models.Model):
     evidence = models.TextField()
     lift_condition = models.TextField(help_text=_("What the member must do to have the hold lifted."))
     obligation_ref = models.CharField(max_length=255)
+    detail = models.TextField(
+        blank=True, help_text=_("The merchant's account of the matter, shown to the member.")
+    )
+    lift_on = models.CharField(
+        max_length=20,
+        choices=[(HoldEnd.OBLIGATION_SETTLED.value, HoldEnd.OBLIGATION_SETTLED.label)],
+        blank=True,
+        help_text=_("Lifted by itself when the merchant reports the obligation settled."),
+    )
     status = models.CharField(max_length=8, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
     placed_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -399,3 +425,70 @@ class HoldAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hold_id} {self.action} by {self.actor}"
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the merchant")
+    CONFIRMED = "confirmed", _("The merchant stands by it; an operator decides")
+    UPHELD = "upheld", _("Upheld: the event counts again")
+    OVERTURNED = "overturned", _("Overturned: the event was removed")
+    LAPSED = "lapsed", _("Not resolved in time: removed in your favour")
+
+
+DISPUTE_OPEN_STATUSES = (DisputeStatus.OPEN, DisputeStatus.CONFIRMED)
+DISPUTE_REMOVED_STATUSES = (DisputeStatus.OVERTURNED, DisputeStatus.LAPSED)
+
+
+class Dispute(models.Model):
+    """A member contests a score event (as a credit file is contested): it stops counting at
+    once; the merchant may confirm it with evidence and an operator decides, or nobody does
+    within the deadline and it is removed. An event is disputed at most once."""
+
+    event = models.OneToOneField(ScoreEvent, on_delete=models.PROTECT, related_name="dispute")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="disputes", db_index=False)
+    merchant_ref = models.CharField(max_length=32)
+    reason = models.TextField(help_text=_("The member's words."))
+    status = models.CharField(max_length=12, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    evidence = models.TextField(blank=True, help_text=_("The merchant's, when it confirms the event."))
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["member", "-opened_at"]),
+            models.Index(
+                fields=["due_at"], condition=Q(status__in=["open", "confirmed"]), name="dispute_open_due"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status__in=["open", "confirmed"]) & Q(decided_at__isnull=True))
+                | (~Q(status__in=["open", "confirmed"]) & Q(decided_at__isnull=False)),
+                name="dispute_decision_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute of {self.event_id} ({self.status})"
+
+
+class DisputeChange(models.Model):
+    """Append-only: every step of a dispute, who took it and why."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="history")
+    status = models.CharField(max_length=12, choices=DisputeStatus.choices)
+    actor = models.CharField(max_length=160)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} {self.status} by {self.actor}"

@@ -33,6 +33,11 @@ WEBHOOK_EVENT_TYPES = (
     "redemption.reversed",
     "redemption_batch.completed",
     "campaign.completed",
+    "score_event.disputed",
+    "score_event.resolved",
+    "hold.appealed",
+    "hold.resolved",
+    "member.erased",
 )
 MAX_ENDPOINTS = 16
 
