@@ -15,3 +15,7 @@ class MemberPassInvalid(Invalid):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, param="member_pass")
+
+
+class LinkNotFound(NotFound):
+    default_message = "No such link with a merchant."

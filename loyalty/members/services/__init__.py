@@ -1,6 +1,8 @@
 """What changes a member: joining, consent, the member pass, the look-up log
-(members.py), and the messages the app shows them (notifications.py)."""
+(members.py), their links with merchants (links.py), and the messages the app shows them
+(notifications.py)."""
 
+from loyalty.members.services.links import LinkInput, link_end, link_start, links_start
 from loyalty.members.services.members import (
     consent_set,
     member_create,
@@ -18,8 +20,12 @@ from loyalty.members.services.notifications import (
 )
 
 __all__ = [
+    "LinkInput",
     "NotificationInput",
     "consent_set",
+    "link_end",
+    "link_start",
+    "links_start",
     "member_create",
     "member_lookup_record",
     "member_pass_issue",
