@@ -13,3 +13,6 @@ class MerchantsConfig(AppConfig):
     def ready(self) -> None:
         # Pillow only warns past its pixel limit; an image that large is an attack, not a picture.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        from perks.merchants import receivers
+
+        receivers.connect()
