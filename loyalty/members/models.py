@@ -116,6 +116,7 @@ class LookupPurpose(models.TextChoices):
     VALIDATION = "validation", _("Checked a voucher of yours")
     REDEMPTION = "redemption", _("Redeemed a voucher of yours")
     VOUCHER = "voucher", _("Gave you a voucher")
+    VOUCHER_READ = "voucher_read", _("Looked up a voucher of yours")
 
 
 class MemberLookup(models.Model):

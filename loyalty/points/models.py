@@ -160,6 +160,7 @@ class TransactionKind(models.TextChoices):
     EXPIRE = "expire", "Expire"
     ADJUST = "adjust", "Adjustment"
     REVERSE = "reverse", "Reversal"
+    ERASE = "erase", "Erasure"
 
 
 class PointsTransaction(models.Model):

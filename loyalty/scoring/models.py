@@ -303,6 +303,7 @@ class HoldEnd(models.TextChoices):
     OBLIGATION_SETTLED = "obligation_settled", _("The obligation was settled")
     APPEAL = "appeal", _("Lifted on appeal")
     EXPIRY = "expiry", _("Expired")
+    ERASURE = "erasure", _("Ended when the member's account was erased")
 
 
 class Hold(models.Model):
