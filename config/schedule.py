@@ -16,7 +16,11 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "scoring-recompute-all": {"task": "scoring.recompute_all", "schedule": crontab(hour=2, minute=30)},
     "scoring-downgrade-due": {"task": "scoring.downgrade_due", "schedule": crontab(hour=3, minute=30)},
     "scoring-expire-holds": {"task": "scoring.expire_holds", "schedule": crontab(minute="*/5")},
+    # Disputes nobody resolved by their due time are decided for the member.
+    "scoring-disputes-lapse": {"task": "scoring.disputes_lapse", "schedule": crontab(minute="*/15")},
     "members-purge-passes": {"task": "members.purge_passes", "schedule": crontab(hour=4, minute=15)},
+    # Erasure requests whose days to cancel have passed: carried out within the hour.
+    "members-erase-due": {"task": "members.erase_due", "schedule": crontab(minute=40)},
     # Redemptions whose side effects are still due after a crash lost their wake-up.
     "vouchers-redemption-side-effects-due": {
         "task": "vouchers.redemption_side_effects_due",
@@ -26,4 +30,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "vouchers-campaigns-resume": {"task": "vouchers.campaigns_resume", "schedule": 60.0},
     # Idempotency-Key records past their 24 hours of replay.
     "idempotency-records-purge": {"task": "api.idempotency_records_purge", "schedule": 3600.0},
+    # Billing: Stripe events a lost task left unapplied; holds whose capture policy is due
+    # before their authorisation lapses, and deposits never completed; last month's
+    # invoicing once its reversal window has closed (a merchant done is skipped); invoices
+    # unpaid past the grace period, in the morning, as the owners are emailed.
+    "billing-stripe-events-apply-due": {"task": "billing.stripe_events_apply_due", "schedule": 60.0},
+    "billing-deposits-due": {"task": "billing.deposits_due", "schedule": crontab(minute="*/15")},
+    "billing-invoice-runs-due": {"task": "billing.invoice_runs_due", "schedule": crontab(hour=4, minute=45)},
+    "billing-dunning-due": {"task": "billing.dunning_due", "schedule": crontab(hour=9, minute=0)},
 }

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "perks.merchants",
     "perks.catalog",
     "perks.vouchers",
+    "perks.billing",
     "surfaces.api",
     "surfaces.app",
     "surfaces.portal",
@@ -188,9 +189,14 @@ CAMPAIGN_CHUNK_SIZE = env.int("CAMPAIGN_CHUNK_SIZE", default=10_000)
 
 # --- Stripe ----------------------------------------------------------------------------
 
+# No secret key: Stripe is off (deposits are waived or refused, no invoicing), never an error.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# The endpoints' signing secrets, comma-separated: the platform's and the Connect endpoint's.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# How long an invoice may stay unpaid before the merchant's new vouchers are paused.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
 
 # --- Auth, i18n, static ----------------------------------------------------------------
 
@@ -278,6 +284,8 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "perks.vouchers.models.CampaignStatus",
         "BatchStatusEnum": "perks.vouchers.models.BatchStatus",
         "BatchItemStatusEnum": "perks.vouchers.models.BatchItemStatus",
+        "DepositStatusEnum": "perks.billing.models.DepositStatus",
+        "CapturePolicyEnum": "perks.billing.models.CapturePolicy",
     },
 }
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.views import healthz, home
+from surfaces.api.stripe_webhook import stripe_webhook
 
 urlpatterns = [
     path("", home, name="home"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("stripe/webhook", stripe_webhook, name="stripe-webhook"),
 ]
 
 handler400 = "config.error_pages.bad_request"

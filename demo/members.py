@@ -12,8 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from loyalty.members.models import Dimension, LookupPurpose, Member
-from loyalty.members.services import consent_set, member_create, member_lookup_record
+from loyalty.members.models import Dimension, LinkStart, LookupPurpose, Member
+from loyalty.members.services import LinkInput, consent_set, links_start, member_create, member_lookup_record
 from loyalty.scoring.models import PLATFORM_SOURCE, HoldCategory, HoldReason, MemberStanding
 from loyalty.scoring.services import (
     ScoreEventInput,
@@ -151,12 +151,22 @@ def seed_members(*, password: Any, partners: Partners) -> list[dict[str, Any]]:
     return entries
 
 
+def _regular(member: Member, partners: Partners) -> None:
+    """Every demo member is a regular at every demo merchant, linked as if they had shown
+    their pass there, before any history is reported: the guide's calls by member ref then
+    work with any demo key."""
+    links_start(
+        links=[LinkInput(member.pk, ref, name) for ref, name in partners.values()], how=LinkStart.PASS
+    )
+
+
 def _persona(persona: Persona, now: datetime, partners: Partners) -> Member:
     email = f"{persona.slug}@{DOMAIN}"
     user = get_user_model().objects.create_user(username=email, email=email, first_name=persona.name)
     member = member_create(
         user=user, locale=persona.locale, display_name=persona.name, consents=persona.shares
     )
+    _regular(member, partners)
     _record(member, persona.history, now, partners)
     return member
 
@@ -192,8 +202,9 @@ def _under_hold_with_appeal(member: Member, now: datetime, partners: Partners) -
         merchant_ref=rental_ref,
         merchant_name=rental_name,
         category=HoldCategory.DEPOSIT_WAIVER,
-        reason_code=HoldReason.UNPAID_DAMAGE,
-        evidence="Return inspection RI-2291: cracked windscreen; repair invoice INV-5521 sent, unpaid.",
+        reason_code=HoldReason.DAMAGE_CLAIM,
+        detail="Cracked windscreen found when the car came back; the repair invoice is unpaid.",
+        evidence="Return inspection RI-2291; repair invoice INV-5521.",
         lift_condition=f"Pay invoice INV-5521 online or at any {rental_name} desk, or show it was paid.",
         obligation_ref="INV-5521",
         expires_at=now + timedelta(days=90),

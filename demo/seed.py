@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from demo.billing import seed_billing
 from demo.campaigns import seed_campaign
 from demo.members import seed_members
 from demo.points import seed_points
@@ -205,6 +206,7 @@ def seed(*, base_url_hint: str) -> Manifest:
     manifest = Manifest(base_url_hint=base_url_hint)
     _seed_operator(manifest)
     _seed_merchants(manifest)
+    seed_billing()
     partners = _demo_partners()
     manifest.members.extend(seed_members(password=demo_password, partners=partners))
     seed_points(partners=partners)

@@ -2,8 +2,9 @@
 
 Each gets a user (one shared unusable password hash: nobody signs in as them), a member
 with a fresh ref, consents (some shared, some withdrawn, with their history) and a standing
-whose score is spread evenly over the tiers. They have no events, so the nightly run brings
-them back towards the baseline, through the grace period like anyone else.
+whose score is spread evenly over the tiers, and no link with any merchant. They have no
+events, so the nightly run brings them back towards the baseline, through the grace period
+like anyone else.
 
 On PostgreSQL the generated rows are COPYed into a temporary table and the real tables are
 filled by set-based INSERT ... SELECT in ref order, so every index grows at its right edge.
@@ -46,7 +47,10 @@ class Synthetic:
     withdrawn: int
 
 
-def synthetic_members_add(*, count: int, seed: int | None = None) -> int:
+def synthetic_members_add(*, count: int, seed: int | None = None) -> list[str]:
+    """Add `count` synthetic members; returns their refs. They are linked to no merchant:
+    they stand for the members a merchant has never met, whom campaigns reach without
+    naming them and whose refs no key may use."""
     rng = random.Random(seed)
     rows = list(_generate(count, rng))
     now = timezone.now()
@@ -55,7 +59,7 @@ def synthetic_members_add(*, count: int, seed: int | None = None) -> int:
             _insert_postgres(rows, now)
         else:
             _insert_batches(rows, now)
-    return len(rows)
+    return [row.ref for row in rows]
 
 
 def _generate(count: int, rng: random.Random) -> Iterator[Synthetic]:

@@ -12,6 +12,7 @@ from perks.merchants.permissions import Role
 from tests.factories import StaffFactory
 from tests.support.browser import chromium, chromium_path
 from tests.support.celery import drop_queue, isolate_queue, running_worker
+from tests.support.stripe import localstripe, stripe_on  # noqa: F401 (fixtures, for every test folder)
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

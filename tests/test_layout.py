@@ -121,6 +121,7 @@ DOMAIN_APPS = (
     "perks/merchants",
     "perks/catalog",
     "perks/vouchers",
+    "perks/billing",
 )
 ROOMS = ("models", "services", "selectors", "errors", "tasks")
 # A room an app goes without, and why.

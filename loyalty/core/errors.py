@@ -39,6 +39,15 @@ class Invalid(DomainError):
     code = "validation_error"
 
 
+class Unavailable(DomainError):
+    """A service the request depends on could not be reached; nothing was changed, so the
+    same request may be sent again after `retry_after_seconds`."""
+
+    code = "service_unavailable"
+    default_message = "A service this needs cannot be reached right now; nothing was changed."
+    retry_after_seconds = 30
+
+
 class PermissionDenied(DomainError):
     code = "permission_denied"
     default_message = "You may not do this."

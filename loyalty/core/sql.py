@@ -276,3 +276,43 @@ def append_only(*tables: str) -> migrations.RunPython:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
 
     return migrations.RunPython(forwards, backwards)
+
+
+# The history that erasure deletes (GDPR Art. 17): still append-only, except that a row of a
+# member already marked erased may be deleted, so erasure can remove it and nothing else can.
+_REFUSE_HISTORY_CHANGE_UNLESS_ERASED = """
+CREATE OR REPLACE FUNCTION perkline_refuse_history_change_unless_erased() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND EXISTS (
+        SELECT 1 FROM members_member WHERE id = OLD.member_id AND erased_at IS NOT NULL
+    ) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'rows of % are append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'restrict_violation';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def append_only_until_erased(*tables: str) -> migrations.RunPython:
+    """A migration operation that keeps `tables` (made append-only before, each with a
+    `member_id`) append-only, but lets the rows of an erased member be deleted."""
+
+    def swap(function: str) -> Any:
+        def run(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.connection.vendor != "postgresql":
+                return
+            schema_editor.execute(_REFUSE_HISTORY_CHANGE_UNLESS_ERASED, params=None)
+            for table in tables:
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+                schema_editor.execute(
+                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+                )
+
+        return run
+
+    return migrations.RunPython(
+        swap("perkline_refuse_history_change_unless_erased"), swap("perkline_refuse_history_change")
+    )

@@ -19,3 +19,8 @@ class MemberPassInvalid(Invalid):
 
 class LinkNotFound(NotFound):
     default_message = "No such link with a merchant."
+
+
+class MemberErased(Conflict):
+    code = "member_erased"
+    default_message = "This account has been erased."

@@ -9,6 +9,9 @@ with its cause, so a receiver's error reaches the sender.
 - `consent_changed`: `member_id`, `dimension`, `granted`.
 - `check_verified`: `member` (a Member), `check` ("email", "phone" or "identity"),
   `verified_at` (an aware datetime).
+- `member_erased`: `member` (the Member, its row locked), `at` (an aware datetime). Every
+  app pseudonymises its own rows of that member (scoring, points, merchants, vouchers), so
+  erasure never imports upward; the member side then removes its own.
 """
 
 from django.dispatch import Signal
@@ -16,3 +19,4 @@ from django.dispatch import Signal
 member_joined = Signal()
 consent_changed = Signal()
 check_verified = Signal()
+member_erased = Signal()

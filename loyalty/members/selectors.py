@@ -1,5 +1,5 @@
-"""Reading members: by ref, their consent, their links with merchants, who looked them up,
-what they should be told."""
+"""Reading members: by ref (for a merchant, only through a link the member made with it),
+their consent, their links with merchants, who looked them up, what they should be told."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,18 +17,6 @@ class ConsentState:
     label: str
     granted: bool
     changed_at: datetime | None
-
-
-def member_by_ref(ref: str) -> Member:
-    member = Member.objects.filter(ref=ref).first()
-    if member is None:
-        raise MemberNotFound(param="member")
-    return member
-
-
-def member_ids_by_ref(refs: Iterable[str]) -> dict[str, int]:
-    """The members these refs name, in one query; a ref that names none is left out."""
-    return dict(Member.objects.filter(ref__in=set(refs)).values_list("ref", "pk"))
 
 
 def member_linked_by_ref(*, ref: str, merchant_ref: str) -> Member:

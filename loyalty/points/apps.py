@@ -5,3 +5,8 @@ class PointsConfig(AppConfig):
     name = "loyalty.points"
     label = "points"
     verbose_name = "Points ledger"
+
+    def ready(self) -> None:
+        from loyalty.points import receivers
+
+        receivers.connect()

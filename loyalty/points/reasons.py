@@ -29,6 +29,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         Locale.ENGLISH: "Expired: earned {earned_on} to {earned_until}",
         Locale.SIMPLIFIED_CHINESE: "已过期：{earned_on} 至 {earned_until} 获得",
     },
+    "erasure": {
+        Locale.ENGLISH: "Left with the erased account",
+        Locale.SIMPLIFIED_CHINESE: "随已删除的账户失效",
+    },
     "adjustment": {
         Locale.ENGLISH: "Adjustment: {note}",
         Locale.SIMPLIFIED_CHINESE: "调整：{note}",

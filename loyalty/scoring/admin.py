@@ -1,8 +1,9 @@
-"""The operator console for scoring: tiers, event kinds and weights, scores, holds, appeals.
+"""The operator console for scoring: tiers, event kinds and weights, scores, holds, appeals,
+disputes.
 
 History is read-only here (snapshots, tier changes, audit rows are evidence). Editing a
 tier band goes through `tier_save`, which checks the bands and re-tiers everyone; an appeal
-is decided through `hold_appeal_decide`.
+is decided through `hold_appeal_decide`, a dispute through `dispute_decide`.
 """
 
 from typing import Any
@@ -22,6 +23,9 @@ from loyalty.scoring import explain
 from loyalty.scoring.engine import ENGINE, HORIZON_HALF_LIVES
 from loyalty.scoring.models import (
     AppealStatus,
+    Dispute,
+    DisputeChange,
+    DisputeStatus,
     EventKind,
     Hold,
     HoldAppeal,
@@ -29,8 +33,8 @@ from loyalty.scoring.models import (
     MemberStanding,
     Tier,
 )
-from loyalty.scoring.selectors import score_history, standing_of, tier_history
-from loyalty.scoring.services import hold_appeal_decide, tier_bands_check, tier_save
+from loyalty.scoring.selectors import merchant_names_of_member, score_history, standing_of, tier_history
+from loyalty.scoring.services import dispute_decide, hold_appeal_decide, tier_bands_check, tier_save
 
 HISTORY_SHOWN = 20
 
@@ -207,6 +211,7 @@ class HoldAppealAdmin(admin.ModelAdmin):
             ("Merchant", f"{hold.merchant_name} ({hold.merchant_ref})"),
             ("Suspends", hold.get_category_display()),
             ("Reason", hold.get_reason_code_display()),
+            ("The merchant's account", hold.detail),
             ("Evidence", hold.evidence),
             ("To lift it", hold.lift_condition),
             ("Obligation", hold.obligation_ref),
@@ -229,6 +234,130 @@ class HoldAppealAdmin(admin.ModelAdmin):
         try:
             hold_appeal_decide(
                 appeal=obj,
+                operator=request.user,  # type: ignore[arg-type]
+                upheld=form.cleaned_data["decision"] == "uphold",
+                note=form.cleaned_data["decision_note"],
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DisputeChangeInline(ReadOnlyInline):
+    model = DisputeChange
+    fields = ["at", "status", "actor", "note"]
+
+
+class DisputeDecisionForm(forms.ModelForm):
+    decision = forms.ChoiceField(
+        choices=[
+            ("overturn", "Overturn: the event is removed"),
+            ("uphold", "Uphold: the event counts again (only once the merchant stood by it)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Dispute
+        fields = ["decision", "decision_note"]
+
+    def clean_decision_note(self) -> str:
+        note: str = self.cleaned_data["decision_note"].strip()
+        if not note:
+            raise forms.ValidationError("Say why: the member and the merchant read it.")
+        return note
+
+
+class DisputeQueue(admin.SimpleListFilter):
+    """Disputes waiting for an operator (the merchant stood by the event) unless asked otherwise."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "Waiting for the merchant"), ("decided", "Decided"), ("all", "All")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Dispute]) -> QuerySet[Dispute]:
+        if self.value() == "all":
+            return queryset
+        if self.value() == "open":
+            return queryset.filter(status=DisputeStatus.OPEN)
+        if self.value() == "decided":
+            return queryset.exclude(status__in=[DisputeStatus.OPEN, DisputeStatus.CONFIRMED])
+        return queryset.filter(status=DisputeStatus.CONFIRMED)
+
+    def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "To decide",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    """The disputes queue: events their merchant stood by, oldest due first. Upholding one
+    makes it count again; overturning removes it. Unresolved by its due time, it lapses."""
+
+    form = DisputeDecisionForm
+    list_display = ["due_at", "event_details", "member", "merchant_ref", "status"]
+    list_filter = [DisputeQueue]
+    ordering = ["due_at"]
+    list_select_related = ["member", "event"]
+    search_fields = ["member__ref", "merchant_ref", "event__external_id"]
+    readonly_fields = [
+        "event_details",
+        "reason",
+        "opened_at",
+        "due_at",
+        "evidence",
+        "confirmed_at",
+        "status",
+        "decided_at",
+        "decided_by",
+    ]
+    inlines = [DisputeChangeInline]
+
+    @admin.display(description="event")
+    def event_details(self, dispute: Dispute) -> SafeString:
+        event = dispute.event
+        merchant = merchant_names_of_member(pairs=[(dispute.member_id, dispute.merchant_ref)])
+        rows = [
+            ("Event", f"{event.kind_id} ({event.dimension}, impact {event.impact:+d})"),
+            ("Merchant", f"{merchant[(dispute.member_id, dispute.merchant_ref)]} ({dispute.merchant_ref})"),
+            ("Merchant's id", event.external_id),
+            (
+                "Occurred / recorded",
+                f"{event.occurred_at:%Y-%m-%d %H:%M} / {event.recorded_at:%Y-%m-%d %H:%M}",
+            ),
+        ]
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+    def get_fields(self, request: HttpRequest, obj: Dispute | None = None) -> Any:
+        decided = obj is not None and obj.status not in (DisputeStatus.OPEN, DisputeStatus.CONFIRMED)
+        tail = ["decision_note"] if decided else ["decision", "decision_note"]
+        return [*self.readonly_fields, *tail]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Dispute | None = None) -> list[str]:
+        if obj is not None and obj.status not in (DisputeStatus.OPEN, DisputeStatus.CONFIRMED):
+            return [*self.readonly_fields, "decision_note"]
+        return list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Dispute, form: Any, change: bool) -> None:
+        try:
+            dispute_decide(
+                dispute=obj,
                 operator=request.user,  # type: ignore[arg-type]
                 upheld=form.cleaned_data["decision"] == "uphold",
                 note=form.cleaned_data["decision_note"],

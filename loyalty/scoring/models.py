@@ -151,10 +151,14 @@ class ScoreEvent(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
     # Set when the event is recorded and never after: an event past one of its merchant's
     # caps is kept, shown to the member, and never counts.
-    cap = models.CharField(max_length=16, choices=EventCap.choices, blank=True)
+    cap = models.CharField(max_length=16, choices=EventCap.choices, blank=True, default="", db_default="")
 
     class Meta:
-        indexes = [models.Index(fields=["member", "occurred_day"])]
+        indexes = [
+            models.Index(fields=["member", "occurred_day"]),
+            # The few events past a cap, which the nightly run takes off each member's sums.
+            models.Index(fields=["member"], condition=~Q(cap=""), name="score_event_capped"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="score_event_once_per_source"),
             models.CheckConstraint(
@@ -164,6 +168,10 @@ class ScoreEvent(models.Model):
                 condition=(Q(amount__isnull=True) & Q(currency=""))
                 | (Q(amount__isnull=False) & Q(amount__gte=0) & ~Q(currency="")),
                 name="score_event_amount_with_currency",
+            ),
+            # Caps bound how far a merchant can lower a score: only a negative event is capped.
+            models.CheckConstraint(
+                condition=Q(cap="") | Q(impact__lt=0), name="score_event_capped_is_negative"
             ),
         ]
 
@@ -438,6 +446,19 @@ class DisputeStatus(models.TextChoices):
 
 DISPUTE_OPEN_STATUSES = (DisputeStatus.OPEN, DisputeStatus.CONFIRMED)
 DISPUTE_REMOVED_STATUSES = (DisputeStatus.OVERTURNED, DisputeStatus.LAPSED)
+# An event whose dispute is in one of these does not count (an upheld one counts again).
+DISPUTE_NOT_COUNTING_STATUSES = (*DISPUTE_OPEN_STATUSES, *DISPUTE_REMOVED_STATUSES)
+DISPUTE_DAYS = 30
+
+
+class EventStatus(models.TextChoices):
+    """Where an event stands, as its member and its merchant see it (derived, never stored)."""
+
+    COUNTED = "counted", _("Counts")
+    CAPPED = "capped", _("Does not count: past this merchant's cap")
+    DISPUTED = "disputed", _("Disputed: does not count while the merchant answers")
+    CONFIRMED = "confirmed", _("Disputed: the merchant stands by it, an operator decides")
+    REMOVED = "removed", _("Removed after your dispute")
 
 
 class Dispute(models.Model):

@@ -8,16 +8,23 @@ merchant, and no selector here lists one merchant's holds to another.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Prefetch, Q, QuerySet, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from loyalty.members.models import Member
+from loyalty.core.errors import Invalid
+from loyalty.members.models import Member, MerchantLink
 from loyalty.scoring import explain, sql
 from loyalty.scoring.bands import grace_period
-from loyalty.scoring.errors import HoldNotFound, TierNotFound
+from loyalty.scoring.errors import HoldNotFound, ScoreEventNotFound, TierNotFound
 from loyalty.scoring.models import (
+    DISPUTE_REMOVED_STATUSES,
+    PLATFORM_SOURCE,
     AppealStatus,
+    Dispute,
+    DisputeStatus,
     EventKind,
+    EventStatus,
     Hold,
     HoldAppeal,
     HoldCategory,
@@ -61,6 +68,7 @@ class MemberHold:
     is_active: bool
     appeal: HoldAppeal | None
     can_appeal: bool
+    lift_terms: str
 
 
 def standing_of(*, member: Member) -> Standing:
@@ -142,8 +150,9 @@ def tier_by_slug(slug: str) -> Tier:
 
 
 def audience(*, min_tier: str | None = None, min_score: int | None = None) -> QuerySet[Member]:
-    """Members at or above a tier and/or a score, by primary key (campaigns chunk by pk)."""
-    members = Member.objects.all()
+    """Members at or above a tier and/or a score, by primary key (campaigns chunk by pk);
+    an erased member is in no audience."""
+    members = Member.objects.filter(erased_at__isnull=True)
     if min_tier is not None:
         members = members.filter(standing__tier__rank__gte=tier_by_slug(min_tier).rank)
     if min_score is not None:
@@ -210,6 +219,12 @@ def holds_of_member(*, member: Member) -> list[MemberHold]:
                 is_active=is_active,
                 appeal=latest,
                 can_appeal=is_active and (latest is None or latest.status != AppealStatus.OPEN),
+                lift_terms=hold_lift_terms(
+                    lift_condition=hold.lift_condition,
+                    lift_on=hold.lift_on,
+                    obligation_ref=hold.obligation_ref,
+                    merchant_name=hold.merchant_name,
+                ),
             )
         )
     return views
@@ -222,16 +237,173 @@ def hold_of_member(*, member: Member, ref: str) -> Hold:
     return hold
 
 
-def holds_of_merchant(*, merchant_ref: str, status: str | None = None) -> QuerySet[Hold]:
+def holds_of_merchant(
+    *, merchant_ref: str, state: str | None = None, active_first: bool = False
+) -> QuerySet[Hold]:
+    """The merchant's holds, newest first (those in force first, with `active_first`), each
+    with its member and its appeals, newest first; `state` is one of HOLD_STATES."""
+    now = timezone.now()
     holds = Hold.objects.filter(merchant_ref=merchant_ref)
-    if status is not None:
-        holds = holds.filter(status=status)
-    return holds.select_related("member").order_by("-placed_at", "-id")
+    if state is not None:
+        if state not in HOLD_STATES:
+            raise Invalid(f"A hold's status is one of {', '.join(HOLD_STATES)}.", param="status")
+        holds = holds.filter(_in_state(state, now))
+    order = ["-placed_at", "-id"]
+    if active_first:
+        holds = holds.alias(ended=Case(When(_in_state(HOLD_ACTIVE, now), then=0), default=1))
+        order.insert(0, "ended")
+    return holds.select_related("member").prefetch_related(_appeals_newest_first()).order_by(*order)
 
 
 def hold_of_merchant(*, merchant_ref: str, ref: str) -> Hold:
     """One of the merchant's holds; another merchant's is reported as not found."""
-    hold = Hold.objects.filter(merchant_ref=merchant_ref, ref=ref).first()
+    hold = (
+        Hold.objects.filter(merchant_ref=merchant_ref, ref=ref)
+        .select_related("member")
+        .prefetch_related(_appeals_newest_first())
+        .first()
+    )
     if hold is None:
         raise HoldNotFound(param="hold")
     return hold
+
+
+# How a hold stands for the merchant that placed it: `overturned` is lifted on appeal.
+HOLD_ACTIVE, HOLD_LIFTED, HOLD_EXPIRED, HOLD_OVERTURNED = "active", "lifted", "expired", "overturned"
+HOLD_STATES = (HOLD_ACTIVE, HOLD_LIFTED, HOLD_EXPIRED, HOLD_OVERTURNED)
+
+
+def hold_state(hold: Hold, *, now: datetime | None = None) -> str:
+    """One of HOLD_STATES; a hold past its expiry is expired even before the job records it."""
+    if hold.lifted_how == HoldEnd.APPEAL:
+        return HOLD_OVERTURNED
+    if hold.status == HoldStatus.ACTIVE:
+        return HOLD_ACTIVE if hold.expires_at > (now or timezone.now()) else HOLD_EXPIRED
+    return HOLD_EXPIRED if hold.status == HoldStatus.EXPIRED else HOLD_LIFTED
+
+
+def _in_state(state: str, now: datetime) -> Q:
+    in_force = Q(status=HoldStatus.ACTIVE, expires_at__gt=now)
+    return {
+        HOLD_ACTIVE: in_force,
+        HOLD_EXPIRED: Q(status=HoldStatus.EXPIRED) | Q(status=HoldStatus.ACTIVE, expires_at__lte=now),
+        HOLD_OVERTURNED: Q(lifted_how=HoldEnd.APPEAL),
+        HOLD_LIFTED: Q(status=HoldStatus.LIFTED) & ~Q(lifted_how=HoldEnd.APPEAL),
+    }[state]
+
+
+def _appeals_newest_first() -> Prefetch:
+    return Prefetch("appeals", queryset=HoldAppeal.objects.order_by("-filed_at", "-id"))
+
+
+def hold_appeal_latest(hold: Hold) -> HoldAppeal | None:
+    """The hold's latest appeal; read with `holds_of_merchant`, it costs no query."""
+    return max(hold.appeals.all(), key=lambda appeal: (appeal.filed_at, appeal.pk), default=None)
+
+
+def hold_lift_terms(*, lift_condition: str, lift_on: str, obligation_ref: str, merchant_name: str) -> str:
+    """What the member must do to have a hold lifted, in their language: the merchant's own
+    words where it gave them, or else what its terms mean (a settlement the merchant reports
+    lifts it; otherwise the merchant lifts it once the matter is resolved)."""
+    if lift_condition.strip():
+        return lift_condition
+    if obligation_ref:
+        text = _("Settle %(obligation)s with %(merchant)s; the hold is lifted once they report it settled.")
+    elif lift_on == HoldEnd.OBLIGATION_SETTLED:
+        text = _("Settle what you owe %(merchant)s; the hold is lifted once they report it settled.")
+    else:
+        text = _("Resolve the matter with %(merchant)s, who lifts the hold once it is resolved.")
+    return text % {"merchant": merchant_name, "obligation": obligation_ref}
+
+
+# Score events and their disputes: what the member and the reporting merchant see.
+
+PLATFORM_NAME = "Perkline"
+
+
+@dataclass(frozen=True)
+class MemberEvent:
+    """An event as its member sees it: from whom, whether it counts, and its dispute."""
+
+    event: ScoreEvent
+    merchant_name: str
+    kind_label: str
+    status: str
+    status_label: str
+    dispute: Dispute | None
+    can_dispute: bool
+
+
+def event_status(event: ScoreEvent) -> EventStatus:
+    """counted, capped, disputed, confirmed or removed (an upheld dispute counts again)."""
+    if event.cap:
+        return EventStatus.CAPPED
+    dispute = getattr(event, "dispute", None)
+    if dispute is None or dispute.status == DisputeStatus.UPHELD:
+        return EventStatus.COUNTED
+    if dispute.status in DISPUTE_REMOVED_STATUSES:
+        return EventStatus.REMOVED
+    return EventStatus.CONFIRMED if dispute.status == DisputeStatus.CONFIRMED else EventStatus.DISPUTED
+
+
+def merchant_names_of_member(*, pairs: list[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The name each member knows each merchant ref by (their latest link with it), for
+    (member id, merchant ref) pairs; the platform is Perkline, a merchant never linked its ref."""
+    names = {(member_id, ref): PLATFORM_NAME if ref == PLATFORM_SOURCE else ref for member_id, ref in pairs}
+    links = (
+        MerchantLink.objects.filter(
+            member_id__in={member_id for member_id, _ in pairs},
+            merchant_ref__in={ref for _, ref in pairs},
+        )
+        .order_by("started_at", "id")
+        .values_list("member_id", "merchant_ref", "merchant_name")
+    )
+    for member_id, ref, name in links:  # the latest link's name last
+        if (member_id, ref) in names:
+            names[(member_id, ref)] = name
+    return names
+
+
+def member_events(*, member: Member) -> QuerySet[ScoreEvent]:
+    """The member's events, newest first, with their kind and dispute."""
+    return member_score_events(member=member).select_related("dispute")
+
+
+def member_event_rows(*, member: Member, events: list[ScoreEvent], locale: str) -> list[MemberEvent]:
+    """`events` of the member (member_events) with the merchant's name and the kind's label
+    in the member's language, where each stands, and whether it can be disputed."""
+    names = merchant_names_of_member(pairs=[(member.pk, event.source) for event in events])
+    rows = []
+    zh = locale.startswith("zh")
+    for event in events:
+        status = event_status(event)
+        dispute = getattr(event, "dispute", None)
+        merchant_event = event.source != PLATFORM_SOURCE
+        rows.append(
+            MemberEvent(
+                event=event,
+                merchant_name=names[(member.pk, event.source)],
+                kind_label=event.kind.label_zh if zh and event.kind.label_zh else event.kind.label,
+                status=status,
+                status_label=str(status.label),
+                dispute=dispute,
+                can_dispute=merchant_event and status == EventStatus.COUNTED and dispute is None,
+            )
+        )
+    return rows
+
+
+def member_disputes(*, member: Member) -> QuerySet[Dispute]:
+    return Dispute.objects.filter(member=member).select_related("event").order_by("-opened_at", "-id")
+
+
+def event_of_merchant(*, merchant_ref: str, external_id: str) -> ScoreEvent:
+    """One of the merchant's events by its own id; another merchant's is not found."""
+    event = (
+        ScoreEvent.objects.filter(source=merchant_ref, external_id=external_id)
+        .select_related("member", "dispute")
+        .first()
+    )
+    if event is None:
+        raise ScoreEventNotFound(param="id")
+    return event

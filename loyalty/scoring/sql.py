@@ -24,6 +24,8 @@ from loyalty.scoring.bands import Bands
 from loyalty.scoring.engine import ENGINE, HALF_WEIGHT, HORIZON_HALF_LIVES, MILLI, DimensionRule, Engine
 from loyalty.scoring.models import (
     DIMENSION_BITS,
+    DISPUTE_NOT_COUNTING_STATUSES,
+    Dispute,
     Hold,
     HoldCategory,
     HoldEnd,
@@ -73,6 +75,7 @@ EVENT_FIELDS = (
     "amount",
     "currency",
     "recorded_at",
+    "cap",
 )
 
 # One statement stores a batch and says which of its rows are new: a duplicate is counted,
@@ -125,10 +128,27 @@ _STANDINGS = MemberStanding._meta.db_table
 _SNAPSHOTS = ScoreSnapshot._meta.db_table
 _TIER_CHANGES = TierChange._meta.db_table
 
-# Each member's decayed sum per dimension; {sums} is one SUM a rule (_decayed_sum_sql).
+# Each member's decayed sum per dimension over the events that count: its sums over all
+# its events, less those of the few that do not (past a cap, found by the partial index of
+# capped events; or disputed and not upheld, found from the disputes). Nearly every event
+# counts, so the big aggregate stays a plain scan with no per-row look-up. {sums} is one
+# SUM a rule (_decayed_sum_sql); {differences} each dimension's total less what is left out.
+_EVENTS = ScoreEvent._meta.db_table
+_ASOF = "CAST(%(asof)s AS INTEGER)"
+_NOT_COUNTING = ", ".join(f"'{status}'" for status in DISPUTE_NOT_COUNTING_STATUSES)
 DECAYED_SUMS = Statement(
-    f"SELECT member_id, {{sums}} FROM {ScoreEvent._meta.db_table} "
-    "WHERE occurred_day <= CAST(%(asof)s AS INTEGER) GROUP BY member_id",
+    f"SELECT t.member_id, {{differences}} FROM ("
+    f"SELECT member_id, {{sums}} FROM {_EVENTS} WHERE occurred_day <= {_ASOF} GROUP BY member_id"
+    ") t LEFT JOIN ("
+    "SELECT member_id, {sums} FROM ("
+    f"SELECT member_id, dimension, impact, occurred_day FROM {_EVENTS} "
+    f"WHERE cap <> '' AND occurred_day <= {_ASOF} "
+    "UNION ALL "
+    f"SELECT e.member_id, e.dimension, e.impact, e.occurred_day FROM {Dispute._meta.db_table} d "
+    f"JOIN {_EVENTS} e ON e.id = d.event_id "
+    f"WHERE d.status IN ({_NOT_COUNTING}) AND e.cap = '' AND e.occurred_day <= {_ASOF}"
+    ") left_out GROUP BY member_id"
+    ") x ON x.member_id = t.member_id",
     replaces=RECOMPUTE,
 )
 
@@ -314,7 +334,13 @@ def run_range_apply(chunk: dict[str, Any]) -> tuple[int, list[Sequence[Any]]]:
 
 def decayed_sums_sql(engine: Engine = ENGINE) -> str:
     """Each member's decayed sum per dimension: the aggregate the benchmark's floor times too."""
-    return DECAYED_SUMS.sql.format(sums=", ".join(_decayed_sum_sql(rule) for rule in engine.rules))
+    return DECAYED_SUMS.sql.format(
+        sums=", ".join(_decayed_sum_sql(rule) for rule in engine.rules),
+        differences=", ".join(
+            f"t.{rule.dimension} - COALESCE(x.{rule.dimension}, 0) AS {rule.dimension}"
+            for rule in engine.rules
+        ),
+    )
 
 
 def changes_sql(engine: Engine, bands: Bands) -> str:

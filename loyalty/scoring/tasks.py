@@ -46,3 +46,11 @@ def expire_holds() -> int:
     from loyalty.scoring.services import holds_expire
 
     return holds_expire()
+
+
+@task("scoring.disputes_lapse")
+def disputes_lapse() -> int:
+    """Decide for the member the disputes nobody resolved in time."""
+    from loyalty.scoring.services import disputes_lapse
+
+    return disputes_lapse()

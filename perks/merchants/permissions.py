@@ -24,6 +24,7 @@ class Permission(models.TextChoices):
     REDEMPTIONS_REVERSE = "redemptions.reverse", _("Reverse a redemption")
     DEPOSITS_MANAGE = "deposits.manage", _("Hold, release and capture deposits")
     EVENTS_RECORD = "events.record", _("Report members' events")
+    HOLDS_MANAGE = "holds.manage", _("Place and lift holds on members' perks")
     KEYS_MANAGE = "keys.manage", _("Create and revoke API keys")
     WEBHOOKS_MANAGE = "webhooks.manage", _("Manage webhook endpoints")
     BILLING_VIEW = "billing.view", _("See invoices and usage")
@@ -39,6 +40,7 @@ class Scope(models.TextChoices):
     EVENTS_WRITE = "events:write"
     DEPOSITS_WRITE = "deposits:write"
     WEBHOOKS_WRITE = "webhooks:write"
+    HOLDS_WRITE = "holds:write"
 
 
 _CASHIER = frozenset({Permission.REDEMPTIONS_CREATE, Permission.DEPOSITS_MANAGE})
@@ -49,6 +51,7 @@ _MANAGER = _CASHIER | {
     Permission.VOUCHERS_ISSUE,
     Permission.REDEMPTIONS_REVERSE,
     Permission.EVENTS_RECORD,
+    Permission.HOLDS_MANAGE,
     Permission.BILLING_VIEW,
 }
 
@@ -67,6 +70,7 @@ SCOPE_FOR_PERMISSION: dict[str, str] = {
     Permission.DEPOSITS_MANAGE: Scope.DEPOSITS_WRITE,
     Permission.EVENTS_RECORD: Scope.EVENTS_WRITE,
     Permission.WEBHOOKS_MANAGE: Scope.WEBHOOKS_WRITE,
+    Permission.HOLDS_MANAGE: Scope.HOLDS_WRITE,
 }
 
 # A merchant the operator suspended may still see what it owes, and nothing more.

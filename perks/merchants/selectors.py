@@ -8,6 +8,7 @@ from perks.merchants.models import (
     AuditEntry,
     Location,
     Merchant,
+    MerchantStatus,
     Staff,
     WebhookDelivery,
     WebhookEndpoint,
@@ -26,6 +27,11 @@ def merchant_by_slug(slug: str) -> Merchant:
     if merchant is None:
         raise MerchantNotFound(param="merchant")
     return merchant
+
+
+def merchants_active() -> QuerySet[Merchant]:
+    """The merchants trading on the platform now, by name (a member picks one to share with)."""
+    return Merchant.objects.filter(status=MerchantStatus.ACTIVE).order_by("name", "pk")
 
 
 def staff_memberships(*, user: User) -> QuerySet[Staff]:

@@ -14,3 +14,6 @@ class VouchersConfig(AppConfig):
         from perks.vouchers.campaigns.receivers import on_tier_changed
 
         tier_changed.connect(on_tier_changed, sender=TierChangeNotice, dispatch_uid="vouchers.auto_issue")
+        from perks.vouchers import receivers
+
+        receivers.connect()

@@ -26,6 +26,7 @@ _STATUS_BY_DOMAIN_FAMILY: tuple[tuple[type[domain.DomainError], int], ...] = (
     (domain.Invalid, 400),
     (domain.PermissionDenied, 403),
     (domain.Refused, 422),
+    (domain.Unavailable, 503),
 )
 
 _CODE_BY_DRF_ERROR: tuple[tuple[type[drf.APIException], str], ...] = (
@@ -105,6 +106,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, domain.DomainError):
         status, code, message, param = domain_error_status(exc), exc.code, exc.message, exc.param
+        if isinstance(exc, domain.Unavailable):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
     elif isinstance(exc, (Http404, DjangoPermissionDenied, RequestDataTooBig)):
         status, code, message, param = _drf_error(_as_drf(exc))
     elif isinstance(exc, drf.APIException):

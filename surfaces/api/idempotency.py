@@ -191,7 +191,10 @@ class _Answer:
                 row_insert(record)
             except IntegrityError:
                 raise _AnsweredMeanwhile() from None  # out of the block: this request is undone
-        return _response(status, body, replayed=False)
+        kept = _response(status, body, replayed=False)
+        if retry_after := response.get("Retry-After"):  # a 503's: when to send the request again
+            kept["Retry-After"] = retry_after
+        return kept
 
 
 def _lock_and_record(merchant_id: int, key: str) -> tuple[bool, IdempotencyRecord | None]:

@@ -1,5 +1,9 @@
 """Naming a member in a request: by ref (`member`) or by the pass they show (`member_pass`).
 
+A merchant names a member by ref only through a link the member made with it: a ref with
+no active link is as unknown as one that names nobody, so no key learns who exists.
+Showing the pass is such a link: it starts one with the key's merchant.
+
 Every look-up is recorded for the member, with its purpose, through the members app: the
 member reads who looked them up, why and when. The view resolves the member with
 `PartnerView.member_from`; the record is written once the response is settled (after
@@ -12,8 +16,9 @@ from typing import Any
 from rest_framework import serializers
 
 from loyalty.members.models import Member
-from loyalty.members.selectors import member_by_ref
-from loyalty.members.services import member_pass_verify
+from loyalty.members.selectors import member_linked_by_ref
+from loyalty.members.services import member_pass_show
+from perks.merchants.models import Merchant
 from surfaces.api.serializers import InputSerializer
 
 MEMBER_PASS_MAX_LENGTH = 512
@@ -37,8 +42,11 @@ class MemberInput(InputSerializer):
         return attrs
 
 
-def member_resolve(*, member: str | None = None, member_pass: str | None = None) -> Member:
-    """The member a `MemberInput` named: 404 for an unknown ref, 400 for a bad pass."""
+def member_resolve(
+    *, merchant: Merchant, member: str | None = None, member_pass: str | None = None
+) -> Member:
+    """The member a `MemberInput` named to `merchant`: 404 for a ref with no active link
+    with it (or none at all), 400 for a bad pass; a good pass links the member."""
     if member_pass is not None:
-        return member_pass_verify(token=member_pass)
-    return member_by_ref(member or "")
+        return member_pass_show(token=member_pass, merchant_ref=merchant.ref, merchant_name=merchant.name)
+    return member_linked_by_ref(ref=member or "", merchant_ref=merchant.ref)

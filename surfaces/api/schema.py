@@ -4,7 +4,8 @@ Every operation gets the error responses it can really give, each with the envel
 its body and the codes listed: 401 and 429 always; 400 where it takes a body or list
 parameters; 403 where a write needs a scope; 404 where the path names an object; 409,
 413 and 422 on POST (idempotency and size); plus the domain errors the view declares in
-`errors`. POSTs document Idempotency-Key; lists document `limit` and `starting_after`.
+`errors` (a 503 with its Retry-After, where a payment provider is needed). POSTs document
+Idempotency-Key; lists document `limit` and `starting_after`.
 """
 
 from collections import defaultdict
@@ -46,9 +47,9 @@ _RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     {"type": "string", "pattern": "^[0-9]+$"},
     OpenApiParameter.HEADER,
-    response=[429],
+    response=[429, 503],
     required=True,
-    description="Seconds to wait before the next request with this key.",
+    description="Seconds to wait before sending the request again.",
 )
 PAGE_PARAMETERS = [
     OpenApiParameter(
@@ -73,6 +74,7 @@ _ERROR_TITLES = {
     413: "The request body is over 1 MiB.",
     422: "Understood, and refused by the rules; `code` says why.",
     429: "Too many requests with this key; wait Retry-After seconds.",
+    503: "A payment provider this needs cannot be reached; nothing was changed: retry after Retry-After.",
 }
 
 

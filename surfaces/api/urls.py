@@ -6,7 +6,9 @@ from django.urls import URLPattern, path, register_converter
 from surfaces.api.pagination import REF_PATTERN
 from surfaces.api.views.benefits import BenefitsView
 from surfaces.api.views.campaigns import CampaignsView, CampaignView
-from surfaces.api.views.events import EventsView
+from surfaces.api.views.deposits import DepositCaptureView, DepositReleaseView, DepositsView, DepositView
+from surfaces.api.views.events import EventConfirmationView, EventsView, EventView
+from surfaces.api.views.holds import HoldLiftView, HoldsView, HoldView
 from surfaces.api.views.merchant import MerchantView
 from surfaces.api.views.perks import PerksView, PerkView
 from surfaces.api.views.redemptions import (
@@ -46,6 +48,10 @@ urlpatterns: list[URLPattern] = [
     path("perks/<ref:perk_id>", PerkView.as_view(), name="api-perk"),
     path("webhook-endpoints", WebhookEndpointsView.as_view(), name="api-webhook-endpoints"),
     path("events", EventsView.as_view(), name="api-events"),
+    path("events/<str:event_id>", EventView.as_view(), name="api-event"),
+    path(
+        "events/<str:event_id>/confirmation", EventConfirmationView.as_view(), name="api-event-confirmation"
+    ),
     path("benefits", BenefitsView.as_view(), name="api-benefits"),
     path("vouchers", VouchersView.as_view(), name="api-vouchers"),
     path("vouchers/<str:code>", VoucherView.as_view(), name="api-voucher"),
@@ -63,4 +69,11 @@ urlpatterns: list[URLPattern] = [
     ),
     path("redemption-batches", RedemptionBatchesView.as_view(), name="api-redemption-batches"),
     path("redemption-batches/<ref:batch_id>", RedemptionBatchView.as_view(), name="api-redemption-batch"),
+    path("holds", HoldsView.as_view(), name="api-holds"),
+    path("holds/<ref:hold_id>", HoldView.as_view(), name="api-hold"),
+    path("holds/<ref:hold_id>/lift", HoldLiftView.as_view(), name="api-hold-lift"),
+    path("deposits", DepositsView.as_view(), name="api-deposits"),
+    path("deposits/<ref:deposit_id>", DepositView.as_view(), name="api-deposit"),
+    path("deposits/<ref:deposit_id>/release", DepositReleaseView.as_view(), name="api-deposit-release"),
+    path("deposits/<ref:deposit_id>/capture", DepositCaptureView.as_view(), name="api-deposit-capture"),
 ]

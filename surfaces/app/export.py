@@ -11,11 +11,12 @@ from typing import Any
 from django.utils import timezone
 
 from loyalty.members.models import Member
-from loyalty.members.selectors import member_consents, member_lookups, member_notifications
+from loyalty.members.selectors import member_consents, member_links, member_lookups, member_notifications
 from loyalty.points.selectors import STATEMENT_LIMIT_MAX, points_balance, points_statement
 from loyalty.scoring.selectors import (
     MemberHold,
     holds_of_member,
+    member_disputes,
     member_score_events,
     score_history,
     tier_history,
@@ -51,7 +52,15 @@ def member_export(*, member: Member) -> dict[str, Any]:
         ),
         "score_events": list(
             member_score_events(member=member).values(
-                "source", "external_id", "kind_id", "dimension", "impact", "occurred_at", "amount", "currency"
+                "source",
+                "external_id",
+                "kind_id",
+                "dimension",
+                "impact",
+                "occurred_at",
+                "amount",
+                "currency",
+                "cap",
             )
         ),
         "scores": [
@@ -73,6 +82,21 @@ def member_export(*, member: Member) -> dict[str, Any]:
             for change in tier_history(member=member)
         ],
         "holds": [_hold(item) for item in holds_of_member(member=member)],
+        "disputes": list(
+            member_disputes(member=member).values(
+                "event__source",
+                "event__external_id",
+                "event__kind_id",
+                "reason",
+                "status",
+                "opened_at",
+                "due_at",
+                "evidence",
+                "confirmed_at",
+                "decided_at",
+                "decision_note",
+            )
+        ),
         "points": {"balance": points_balance(member=member), "statement": _statement(member)},
         "vouchers": [
             {
@@ -93,6 +117,11 @@ def member_export(*, member: Member) -> dict[str, Any]:
             .prefetch_related("redemptions")
         ],
         "lookups": list(member_lookups(member=member).values("merchant_name", "purpose", "looked_up_at")),
+        "links": list(
+            member_links(member=member).values(
+                "merchant_ref", "merchant_name", "started_at", "started_by", "ended_at", "ended_by"
+            )
+        ),
         "notifications": list(
             member_notifications(member=member).values("kind", "params", "created_at", "read_at")
         ),
@@ -106,8 +135,11 @@ def _hold(item: MemberHold) -> dict[str, Any]:
         "merchant": hold.merchant_name,
         "category": hold.category,
         "reason": hold.reason_code,
+        "detail": hold.detail,
         "evidence": hold.evidence,
-        "lift_condition": hold.lift_condition,
+        "lift_condition": item.lift_terms,
+        "lift_on": hold.lift_on,
+        "obligation_ref": hold.obligation_ref,
         "status": hold.status,
         "placed_at": hold.placed_at,
         "expires_at": hold.expires_at,

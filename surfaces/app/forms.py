@@ -1,8 +1,13 @@
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.members.models import Dimension
+from loyalty.scoring.services.disputes import REASON_LENGTH
 from loyalty.scoring.services.holds import APPEAL_TEXT_LENGTH
+from perks.merchants.models import Merchant
 
 
 class AppealForm(forms.Form):
@@ -25,3 +30,28 @@ class StatementPageForm(forms.Form):
 
 class ClaimForm(forms.Form):
     claim_key = forms.RegexField(regex=r"^[0-9a-f]{32}$")
+
+
+class LinkAddForm(forms.Form):
+    """A merchant to share with, picked among `merchants` by its ref."""
+
+    merchant = forms.ModelChoiceField(
+        queryset=Merchant.objects.none(),
+        to_field_name="ref",
+        label=_("Merchant"),
+        empty_label=_("Choose a merchant"),
+        widget=forms.Select(attrs={"class": "full"}),
+    )
+
+    def __init__(self, *args: Any, merchants: QuerySet[Merchant], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].queryset = merchants  # type: ignore[attr-defined]
+
+
+class DisputeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is wrong with it? The merchant and our operators read this."),
+        min_length=REASON_LENGTH[0],
+        max_length=REASON_LENGTH[1],
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -1,7 +1,8 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from surfaces.app import views, wallet
+from surfaces.app import deposits, events, sharing, views, wallet
+from surfaces.app.erasure import account_delete, account_delete_cancel
 
 app_name = "app"
 
@@ -10,12 +11,21 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(next_page="app:login"), name="logout"),
     path("holds/", views.holds, name="holds"),
+    path("events/", events.events, name="events"),
+    path("events/<int:event_id>/dispute", events.event_dispute, name="event-dispute"),
     path("holds/<str:ref>/appeal", views.hold_appeal_file, name="hold-appeal"),
     path("consents/", views.consents, name="consents"),
+    path("consents/links/add", sharing.link_add, name="link-add"),
+    path("consents/links/<int:link_id>/end", sharing.link_end_view, name="link-end"),
     path("points/", views.points, name="points"),
     path("privacy/", views.privacy, name="privacy"),
     path("privacy/export.json", views.privacy_export, name="privacy-export"),
+    path("privacy/delete/", account_delete, name="account-delete"),
+    path("privacy/delete/cancel", account_delete_cancel, name="account-delete-cancel"),
     path("pass/", views.member_pass, name="pass"),
+    path("deposits/", deposits.deposits, name="deposits"),
+    path("deposits/<str:ref>/complete", deposits.deposit_complete, name="deposit-complete"),
+    path("deposits/cards/remove", deposits.card_remove, name="card-remove"),
     path("perks/", wallet.perks, name="perks"),
     path("perks/<str:ref>/claim", wallet.perk_claim, name="perk-claim"),
     path("wallet/", wallet.wallet, name="wallet"),

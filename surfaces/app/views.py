@@ -23,6 +23,7 @@ from surfaces.app.access import MemberRequest, member_required
 from surfaces.app.export import member_export
 from surfaces.app.forms import AppealForm, ConsentForm, StatementPageForm
 from surfaces.app.notices import notices_of
+from surfaces.app.sharing import sharing_context
 
 STATEMENT_PAGE = 20
 LOOKUPS_SHOWN = 50
@@ -100,7 +101,11 @@ def consents(request: MemberRequest) -> HttpResponse:
             )
             messages.success(request, _("Saved. Your score will be recomputed in a moment."))
         return redirect("app:consents")
-    return render(request, "app/consents.html", {"consents": member_consents(member=request.member)})
+    return render(
+        request,
+        "app/consents.html",
+        {"consents": member_consents(member=request.member), **sharing_context(member=request.member)},
+    )
 
 
 @require_GET

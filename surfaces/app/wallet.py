@@ -23,6 +23,7 @@ from loyalty.core.errors import DomainError, Refused
 from loyalty.members.models import Member
 from loyalty.points.selectors import points_balance
 from loyalty.scoring.selectors import Standing, standing_of
+from perks.billing.errors import MerchantBillingPaused
 from perks.catalog.eligibility import perk_refusal
 from perks.catalog.errors import MemberNotEligible, MemberOnHold
 from perks.catalog.models import Perk
@@ -86,6 +87,13 @@ def perk_claim(request: MemberRequest, ref: str) -> HttpResponse:
             member=request.member,
             idempotency_key=f"app:{request.member.pk}:{form.cleaned_data['claim_key']}",
         )
+    except MerchantBillingPaused:
+        messages.error(
+            request,
+            _("%(merchant)s is not giving out new vouchers right now; please try again later.")
+            % {"merchant": perk.merchant.name},
+        )
+        return redirect("app:perks")
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("app:perks")

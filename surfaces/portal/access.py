@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponseBase
 
+from perks.billing.selectors import billing_paused
 from perks.merchants.models import Merchant, Staff
 from perks.merchants.permissions import ROLE_PERMISSIONS
 
@@ -24,6 +25,7 @@ class StaffRequest(HttpRequest):
     merchant: Merchant
     staff: Staff
     permissions: frozenset[str]
+    billing_paused: bool
 
 
 def staff_required(view: View) -> View:
@@ -39,6 +41,8 @@ def staff_required(view: View) -> View:
         request.merchant = staff.merchant  # type: ignore[attr-defined]
         request.staff = staff  # type: ignore[attr-defined]
         request.permissions = ROLE_PERMISSIONS.get(staff.role, frozenset())  # type: ignore[attr-defined]
+        # Every page says so while new vouchers are paused for an unpaid invoice.
+        request.billing_paused = billing_paused(staff.merchant)  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return wrapper

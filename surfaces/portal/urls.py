@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from surfaces.portal import campaigns, cashier, views
+from surfaces.portal import billing, campaigns, cashier, holds, views
 
 app_name = "portal"
 
@@ -32,4 +32,10 @@ urlpatterns = [
         name="campaign-progress",
     ),
     path("<slug:slug>/campaigns/<str:ref>/codes.csv", campaigns.campaign_codes, name="campaign-codes"),
+    path("<slug:slug>/holds/", holds.holds, name="holds"),
+    path("<slug:slug>/holds/<str:ref>/", holds.hold, name="hold"),
+    path("<slug:slug>/holds/<str:ref>/lift", holds.hold_lift, name="hold-lift"),
+    path("<slug:slug>/billing/", billing.billing, name="billing"),
+    path("<slug:slug>/billing/card/setup", billing.card_setup, name="billing-card-setup"),
+    path("<slug:slug>/billing/card", billing.card_save, name="billing-card-save"),
 ]

@@ -4,9 +4,11 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from loyalty.members.models import Consent, ConsentChange, Member
+from loyalty.members.models import Consent, ConsentChange, Member, MerchantLink
+from loyalty.members.selectors import member_linked_by_ref
 from loyalty.scoring.models import DIMENSION_BITS, AppealStatus, Hold, HoldStatus, MemberStanding, Tier
 from loyalty.scoring.selectors import score_explanation
+from perks.merchants.models import Merchant
 from perks.vouchers.models import Campaign, CampaignStatus, Voucher
 
 pytestmark = pytest.mark.django_db
@@ -76,14 +78,33 @@ def test_the_demo_shows_consents_in_various_states_a_pending_downgrade_and_a_hol
     assert hold.member.ref in {entry["ref"] for entry in manifest["members"]}
 
 
+def test_every_listed_member_is_linked_with_every_listed_merchant(manifest):
+    """They are regulars everywhere, so the guide's calls by member ref work with any demo key."""
+    merchants = Merchant.objects.filter(slug__in=[entry["slug"] for entry in manifest["merchants"]])
+    assert merchants.count() == len(manifest["merchants"]) >= 2
+    for entry in manifest["members"]:
+        for merchant in merchants:
+            assert member_linked_by_ref(ref=entry["ref"], merchant_ref=merchant.ref).ref == entry["ref"]
+
+
 def test_synthetic_members_are_added_in_bulk_over_every_tier_and_left_out_of_the_manifest(tmp_path):
     output = tmp_path / "demo.json"
 
     call_command("seed_demo", "--output", str(output), "--members", "300")
 
-    listed = {entry["ref"] for entry in json.loads(output.read_text())["members"]}
+    written = json.loads(output.read_text())
+    listed = {entry["ref"] for entry in written["members"]}
     synthetic = MemberStanding.objects.exclude(member__ref__in=listed)
     assert synthetic.count() == 300
+    synthetic_refs = set(synthetic.values_list("member__ref", flat=True))
+    assert len(written["synthetic"]) == len(set(written["synthetic"])) == 100
+    assert set(written["synthetic"]) <= synthetic_refs
+    assert set(written) == {"base_url_hint", "merchants", "members", "operator", "synthetic"}
+    # Linked to no merchant: no key may name them by ref.
+    assert not MerchantLink.objects.filter(member__ref__in=synthetic_refs).exists()
+    assert MerchantLink.objects.filter(member__ref__in=listed).count() == len(listed) * len(
+        written["merchants"]
+    )
     assert set(synthetic.values_list("tier__slug", flat=True)) == set(
         Tier.objects.values_list("slug", flat=True)
     )

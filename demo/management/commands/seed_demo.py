@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from demo.seed import database_is_empty, seed
 from demo.synthetic import synthetic_members_add
 
+SYNTHETIC_LISTED = 100  # the synthetic members' refs the manifest lists, as the contract says
+
 
 class Command(BaseCommand):
     help = "Fill an empty database with a realistic demo and write its logins to --output."
@@ -27,7 +29,10 @@ class Command(BaseCommand):
             type=int,
             default=0,
             metavar="N",
-            help="also add N synthetic members spread over the tiers, for load tests (not in the manifest)",
+            help=(
+                "also add N synthetic members spread over the tiers, linked to no merchant, for load "
+                "tests (the manifest lists up to 100 of their refs under synthetic)"
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,13 +46,20 @@ class Command(BaseCommand):
             raise CommandError("--members takes a number of members, 0 or more.")
         manifest = seed(base_url_hint=options["base_url"]).as_dict()
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        output.chmod(0o600)
+        self._write(output, manifest)
         self._print_logins(manifest, reused=False)
         if options["members"]:
             started = time.perf_counter()
-            added = synthetic_members_add(count=options["members"])
-            self.stdout.write(f"Added {added} synthetic members in {time.perf_counter() - started:.1f} s.")
+            refs = synthetic_members_add(count=options["members"])
+            self.stdout.write(
+                f"Added {len(refs)} synthetic members in {time.perf_counter() - started:.1f} s."
+            )
+            # Written again with a sample of their refs, as the contract's demo data says.
+            self._write(output, {**manifest, "synthetic": refs[:SYNTHETIC_LISTED]})
+
+    def _write(self, output: Path, manifest: dict[str, Any]) -> None:
+        output.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        output.chmod(0o600)
 
     def _print_logins(self, manifest: dict[str, Any], *, reused: bool) -> None:
         write = self.stdout.write

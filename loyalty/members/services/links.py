@@ -17,6 +17,7 @@ from django.utils import timezone
 from loyalty.core.errors import Invalid
 from loyalty.members.errors import LinkNotFound
 from loyalty.members.models import LinkEnd, LinkStart, Member, MerchantLink
+from loyalty.members.services.members import member_pass_verify
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ def link_start(*, member: Member, merchant_ref: str, merchant_name: str, how: st
     """The member's active link with the merchant, started now unless there is one."""
     links_start(links=[LinkInput(member.pk, merchant_ref, merchant_name)], how=how)
     return MerchantLink.objects.get(member=member, merchant_ref=merchant_ref, ended_at__isnull=True)
+
+
+def member_pass_show(*, token: str, merchant_ref: str, merchant_name: str) -> Member:
+    """The member whose pass a merchant scanned, now linked with that merchant: showing the
+    pass is the member making themselves known there. A pass that does not verify links
+    nobody."""
+    member = member_pass_verify(token=token)
+    links_start(links=[LinkInput(member.pk, merchant_ref, merchant_name)], how=LinkStart.PASS)
+    return member
 
 
 def link_end(*, member: Member, link_id: int, how: str = LinkEnd.MEMBER) -> MerchantLink:

@@ -1,5 +1,11 @@
-"""The scoring side's services: what changes score events, standings, tiers and holds."""
+"""The scoring side's services: what changes score events, disputes, standings, tiers and holds."""
 
+from loyalty.scoring.services.disputes import (
+    dispute_confirm,
+    dispute_decide,
+    dispute_open,
+    disputes_lapse,
+)
 from loyalty.scoring.services.holds import (
     hold_appeal,
     hold_appeal_decide,
@@ -30,6 +36,10 @@ __all__ = [
     "RecomputeOutcome",
     "RecordResult",
     "ScoreEventInput",
+    "dispute_confirm",
+    "dispute_decide",
+    "dispute_open",
+    "disputes_lapse",
     "hold_appeal",
     "hold_appeal_decide",
     "hold_lift",

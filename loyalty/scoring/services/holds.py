@@ -1,6 +1,8 @@
 """Holds: a merchant suspends its own perks of one category for one unresolved obligation.
 
-Every step writes an audit row and tells the member. Status moves only by conditional
+Every step writes an audit row and tells the member; the steps the merchant did not take
+itself (an appeal, an end it did not cause) reach it as webhooks, through the one domain
+event the loyalty side has for that (`merchant_notify`). Status moves only by conditional
 UPDATE (`WHERE status = 'active'`), so a lift, a settlement, an expiry and an appeal
 decision racing for the same hold end it exactly once.
 """
@@ -14,6 +16,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid
+from loyalty.core.events import merchant_notify
 from loyalty.members.models import Member
 from loyalty.members.services import NotificationInput, notifications_add
 from loyalty.scoring.errors import AppealNotOpen, AppealOpen, HoldExists, HoldNotActive, HoldNotFound
@@ -29,10 +32,19 @@ from loyalty.scoring.models import (
     HoldReason,
     HoldStatus,
 )
+from loyalty.scoring.selectors import (
+    HOLD_ACTIVE,
+    HOLD_EXPIRED,
+    HOLD_LIFTED,
+    HOLD_OVERTURNED,
+)
 
 SYSTEM = "system"
 APPEAL_TEXT_LENGTH = (10, 2000)
+HOLD_TEXT_MAX = 2000
+OBLIGATION_REF_MAX = 255
 EXPIRE_BATCH = 1000
+LIFT_ON_CHOICES = ("", HoldEnd.OBLIGATION_SETTLED.value)
 
 
 def hold_place(
@@ -42,16 +54,25 @@ def hold_place(
     merchant_name: str,
     category: str,
     reason_code: str,
-    evidence: str,
-    lift_condition: str,
-    obligation_ref: str,
     expires_at: datetime,
+    detail: str = "",
+    evidence: str = "",
+    lift_condition: str = "",
+    lift_on: str = "",
+    obligation_ref: str = "",
     now: datetime | None = None,
 ) -> Hold:
+    """Place a hold and tell the member why, how to lift it and until when.
+
+    `detail` (the merchant's account) or `evidence` must say what the matter is. Without
+    `lift_condition`, the member is shown what the hold's terms mean (hold_lift_terms).
+    `lift_on="obligation_settled"` lets a settlement naming no obligation lift it. A merchant
+    has one active hold per obligation, and so one without an `obligation_ref` per member.
+    """
     now = now or timezone.now()
     if not merchant_ref.startswith("mch_") or not merchant_name.strip():
         raise Invalid("A hold names the merchant that places it.", param="merchant_ref")
-    _check_placement(category, reason_code, evidence, lift_condition, obligation_ref, expires_at, now)
+    _check_placement(category, reason_code, detail, evidence, lift_on, obligation_ref, expires_at, now)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -61,14 +82,16 @@ def hold_place(
                     merchant_name=merchant_name,
                     category=category,
                     reason_code=reason_code,
+                    detail=detail.strip(),
                     evidence=evidence.strip(),
                     lift_condition=lift_condition.strip(),
-                    obligation_ref=obligation_ref,
+                    lift_on=lift_on,
+                    obligation_ref=obligation_ref.strip(),
                     placed_at=now,
                     expires_at=expires_at,
                 )
         except IntegrityError as exc:
-            raise HoldExists(param="obligation_ref") from exc
+            raise HoldExists(_exists_message(obligation_ref), param="obligation_ref") from exc
         _audit([hold], HoldAction.PLACED, f"merchant {merchant_ref}", now)
         _tell([hold], "hold_placed")
     return hold
@@ -85,20 +108,32 @@ def hold_lift(*, hold: Hold, merchant_ref: str, note: str = "", now: datetime | 
         _audit([hold], HoldAction.LIFTED, f"merchant {merchant_ref}", now, note)
         _close_appeals([hold.pk], now)
         _tell([hold], "hold_lifted")
+        holds_announce([hold], "hold.resolved", HOLD_LIFTED)
     hold.refresh_from_db()
     return hold
 
 
 def holds_lift_by_obligation(
-    *, merchant_ref: str, settlements: Iterable[tuple[int, str]], now: datetime | None = None
+    *, merchant_ref: str, settlements: Iterable[tuple[int, str | None]], now: datetime | None = None
 ) -> int:
-    """Lift the merchant's active holds whose (member, obligation_ref) a settlement names."""
+    """Lift what the merchant's settlements, (member id, obligation ref or None), settle.
+
+    A settlement naming an obligation lifts the merchant's active hold on the member placed
+    with that `obligation_ref`; one naming none lifts the merchant's active holds on the
+    member that wait for a settlement (`lift_on`). Returns how many holds were lifted.
+    """
     now = now or timezone.now()
     named = Q()
     for member_id, obligation_ref in settlements:
-        named |= Q(member_id=member_id, obligation_ref=obligation_ref)
+        if obligation_ref:
+            named |= Q(member_id=member_id, obligation_ref=obligation_ref)
+        else:
+            named |= Q(member_id=member_id, lift_on=HoldEnd.OBLIGATION_SETTLED)
+    if not named:
+        return 0
     with transaction.atomic():
-        holds = list(_lock_active(Hold.objects.filter(named, merchant_ref=merchant_ref)))
+        in_force = Hold.objects.filter(named, merchant_ref=merchant_ref, expires_at__gt=now)
+        holds = list(_lock_active(in_force))
         if not holds:
             return 0
         _end(
@@ -110,6 +145,7 @@ def holds_lift_by_obligation(
         _audit(holds, HoldAction.LIFTED, SYSTEM, now, "The obligation was reported settled.")
         _close_appeals([hold.pk for hold in holds], now)
         _tell(holds, "hold_lifted")
+        holds_announce(holds, "hold.resolved", HOLD_LIFTED)
     return len(holds)
 
 
@@ -129,11 +165,13 @@ def holds_expire(*, now: datetime | None = None) -> int:
             _audit(holds, HoldAction.EXPIRED, SYSTEM, now, "The hold reached its expiry.")
             _close_appeals(ids, now)
             _tell(holds, "hold_expired")
+            holds_announce(holds, "hold.resolved", HOLD_EXPIRED)
             expired += len(holds)
 
 
 def hold_appeal(*, hold: Hold, member: Member, text: str, now: datetime | None = None) -> HoldAppeal:
-    """The member contests a hold of theirs; an operator decides (`hold_appeal_decide`)."""
+    """The member contests a hold of theirs; an operator decides (`hold_appeal_decide`), and
+    the merchant hears of it at once."""
     if hold.member_id != member.pk:
         raise HoldNotFound
     text = text.strip()
@@ -149,6 +187,7 @@ def hold_appeal(*, hold: Hold, member: Member, text: str, now: datetime | None =
             raise AppealOpen
         appeal = HoldAppeal.objects.create(hold=locked, text=text, filed_at=now)
         _audit([locked], HoldAction.APPEAL_FILED, f"member {member.ref}", now)
+        holds_announce([locked], "hold.appealed", HOLD_ACTIVE)
     return appeal
 
 
@@ -173,6 +212,7 @@ def hold_appeal_decide(
         _audit([hold], action, actor, now, note)
         if upheld and _end(Hold.objects.filter(pk=hold.pk), HoldStatus.LIFTED, HoldEnd.APPEAL, now):
             _audit([hold], HoldAction.LIFTED, actor, now, "Lifted on appeal.")
+            holds_announce([hold], "hold.resolved", HOLD_OVERTURNED)
         _tell([hold], f"hold_appeal_{status}", suffix=f":{appeal.pk}")
     appeal.refresh_from_db()
     return appeal
@@ -181,8 +221,9 @@ def hold_appeal_decide(
 def _check_placement(
     category: str,
     reason_code: str,
+    detail: str,
     evidence: str,
-    lift_condition: str,
+    lift_on: str,
     obligation_ref: str,
     expires_at: datetime,
     now: datetime,
@@ -191,17 +232,23 @@ def _check_placement(
         raise Invalid(f"Category is one of {', '.join(HoldCategory.values)}.", param="category")
     if reason_code not in HoldReason.values:
         raise Invalid(f"Reason is one of {', '.join(HoldReason.values)}.", param="reason_code")
-    for name, value in (
-        ("evidence", evidence),
-        ("lift_condition", lift_condition),
-        ("obligation_ref", obligation_ref),
-    ):
-        if not value.strip():
-            raise Invalid("This is needed so the member can understand and resolve the hold.", param=name)
-    if len(obligation_ref) > 255:
-        raise Invalid("At most 255 characters.", param="obligation_ref")
+    if not (detail.strip() or evidence.strip()):
+        raise Invalid("Say what the matter is, so the member can understand and resolve it.", param="detail")
+    for name, value in (("detail", detail), ("evidence", evidence)):
+        if len(value.strip()) > HOLD_TEXT_MAX:
+            raise Invalid(f"At most {HOLD_TEXT_MAX} characters.", param=name)
+    if len(obligation_ref.strip()) > OBLIGATION_REF_MAX:
+        raise Invalid(f"At most {OBLIGATION_REF_MAX} characters.", param="obligation_ref")
+    if lift_on not in LIFT_ON_CHOICES:
+        raise Invalid(f"lift_on is {HoldEnd.OBLIGATION_SETTLED.value} or nothing.", param="lift_on")
     if timezone.is_naive(expires_at) or not now < expires_at <= now + timedelta(days=HOLD_MAX_DAYS):
         raise Invalid(f"A hold expires in the future, within {HOLD_MAX_DAYS} days.", param="expires_at")
+
+
+def _exists_message(obligation_ref: str) -> str:
+    if obligation_ref.strip():
+        return HoldExists.default_message
+    return "This member already has an active hold of yours without an obligation_ref: name each obligation."
 
 
 def _lock_active(holds: QuerySet[Hold]) -> QuerySet[Hold]:
@@ -227,14 +274,62 @@ def _audit(holds: Iterable[Hold], action: HoldAction, actor: str, now: datetime,
 
 
 def _tell(holds: Iterable[Hold], kind: str, suffix: str = "") -> None:
+    """The member's notification; the terms a placement needs to be acted on travel with it."""
     notifications_add(
         items=[
             NotificationInput(
                 hold.member_id,
                 kind,
                 f"{kind}:{hold.ref}{suffix}",
-                {"hold": hold.ref, "merchant": hold.merchant_name, "category": hold.category},
+                {
+                    "hold": hold.ref,
+                    "merchant": hold.merchant_name,
+                    "category": hold.category,
+                    **(_terms(hold) if kind == "hold_placed" else {}),
+                },
             )
             for hold in holds
         ]
     )
+
+
+def _terms(hold: Hold) -> dict[str, str]:
+    return {
+        "reason_code": hold.reason_code,
+        "lift_condition": hold.lift_condition,
+        "lift_on": hold.lift_on,
+        "obligation_ref": hold.obligation_ref,
+        "expires_at": hold.expires_at.isoformat(),
+    }
+
+
+def holds_announce(holds: list[Hold], type: str, state: str) -> None:
+    """Tell each hold's merchant, showing the hold as GET /holds/{id} does, now `state`."""
+    ids = [hold.pk for hold in holds]
+    members = dict(Member.objects.filter(holds__pk__in=ids).values_list("holds__pk", "ref"))
+    latest: dict[int, HoldAppeal] = {}
+    for appeal in HoldAppeal.objects.filter(hold_id__in=ids).order_by("filed_at", "id"):
+        latest[appeal.hold_id] = appeal
+    for hold in holds:
+        merchant_notify(
+            merchant_ref=hold.merchant_ref,
+            type=type,
+            data={
+                "id": hold.ref,
+                "member": members.get(hold.pk),
+                "reason_code": hold.reason_code,
+                "status": state,
+                "expires_at": hold.expires_at.isoformat(),
+                "appeal": _appeal_data(latest.get(hold.pk)),
+            },
+        )
+
+
+def _appeal_data(appeal: HoldAppeal | None) -> dict[str, str | None] | None:
+    if appeal is None:
+        return None
+    return {
+        "status": appeal.status,
+        "filed_at": appeal.filed_at.isoformat(),
+        "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None,
+    }

@@ -4,6 +4,11 @@ One INSERT … ON CONFLICT DO NOTHING RETURNING (sql.EVENTS_INSERT_NEW) stores a
 and says which rows are new, so a duplicate is counted, never stored twice, and never fails
 the batch. Rows are inserted in (source, external id) order, so two overlapping batches take
 their unique-index locks in the same order and cannot deadlock.
+
+A merchant's negative events are stamped with their cap (`caps.py`) as they are stored.
+The standings of the members they name are locked first, in member order as the
+recomputation locks them, so two batches about one member decide their caps one after
+the other, each seeing what the other stored.
 """
 
 import re
@@ -17,10 +22,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from loyalty.members.models import Member
+from loyalty.scoring.caps import KnownEvent, NewEvent, caps_decide
 from loyalty.scoring.engine import epoch_day
 from loyalty.scoring.errors import ScoreEventInvalid
-from loyalty.scoring.models import PLATFORM_SOURCE, EventKind, RecomputeCause, ScoreEvent
-from loyalty.scoring.services.holds import holds_lift_by_obligation
+from loyalty.scoring.models import (
+    DISPUTE_OPEN_STATUSES,
+    PLATFORM_SOURCE,
+    DisputeStatus,
+    EventKind,
+    MemberStanding,
+    RecomputeCause,
+    ScoreEvent,
+)
+from loyalty.scoring.services.holds import OBLIGATION_REF_MAX, holds_lift_by_obligation
 from loyalty.scoring.services.recompute import recompute_request
 from loyalty.scoring.sql import EVENT_FIELDS, events_insert_new
 
@@ -40,6 +54,8 @@ class ScoreEventInput:
     occurred_at: datetime
     amount: Decimal | None = None
     currency: str | None = None
+    # obligation_settled only: the obligation it settles (docs/scoring.md, "Inputs").
+    obligation_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class RecordResult:
     duplicates: int
     member_ids: frozenset[int]
     holds_lifted: int
+    capped: int = 0
 
 
 def score_verification_record(*, member: Member, check: str, verified_at: datetime) -> RecordResult:
@@ -64,33 +81,114 @@ def score_verification_record(*, member: Member, check: str, verified_at: dateti
 def score_events_record(*, source: str, events: Sequence[ScoreEventInput]) -> RecordResult:
     """Store new events, count the rest as duplicates, queue the members for recomputation.
 
-    `source` is a merchant ref (`mch_…`) or "platform". An accepted `obligation_settled`
-    event from a merchant lifts that merchant's active holds on the member whose
-    `obligation_ref` equals the event's external id.
+    `source` is a merchant ref (`mch_…`) or "platform". A merchant's negative event past one
+    of its caps is stored with the cap and does not count. An accepted `obligation_settled`
+    event from a merchant lifts that merchant's active hold on the member placed with the
+    event's `obligation_ref`, or without one, its holds on the member that wait for a
+    settlement and the one placed with the event's id as its obligation.
     """
     now = timezone.now()
     kinds = _validated(source, events, now)
-    rows = sorted(
-        (_row(source, event, kinds[event.kind], now) for event in events),
-        key=lambda row: (row["source"], row["external_id"]),
-    )
+    rows = [_row(source, event, kinds[event.kind], now) for event in events]
     with transaction.atomic():
+        if source != PLATFORM_SOURCE:
+            _caps_stamp(source, rows, now)
+        rows.sort(key=lambda row: (row["source"], row["external_id"]))
         inserted = list(events_insert_new(rows))
         members = frozenset(member_id for member_id, _, _ in inserted)
         if members:
             recompute_request(member_ids=members, cause=RecomputeCause.EVENTS)
-        settled = [
-            (member_id, external_id)
-            for member_id, kind, external_id in inserted
-            if kind == OBLIGATION_SETTLED
-        ]
+        settled = _settlements(events, inserted)
         lifted = holds_lift_by_obligation(merchant_ref=source, settlements=settled) if settled else 0
     return RecordResult(
         accepted=len(inserted),
         duplicates=len(events) - len(inserted),
         member_ids=members,
         holds_lifted=lifted,
+        capped=sum(1 for row in rows if row["cap"]),
     )
+
+
+def _settlements(
+    events: Sequence[ScoreEventInput], inserted: list[tuple[int, str, str]]
+) -> list[tuple[int, str | None]]:
+    """What the new obligation_settled events settle: the obligation each names; one naming
+    none settles the holds waiting for a settlement, and (as before obligation refs) the
+    hold placed with the event's own id as its obligation."""
+    obligations: dict[str, str | None] = {}
+    for event in events:
+        obligations.setdefault(event.external_id, event.obligation_ref)  # the first of an id is stored
+    settled: list[tuple[int, str | None]] = []
+    for member_id, kind, external_id in inserted:
+        if kind == OBLIGATION_SETTLED:
+            named = obligations[external_id]
+            settled += [(member_id, named)] if named else [(member_id, None), (member_id, external_id)]
+    return settled
+
+
+def _caps_stamp(source: str, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Set `cap` on the new negative rows of the merchant `source` that are past a cap
+    (caps.py), deciding them in the order the events happened; a repeat is left alone."""
+    members = sorted({row["member"] for row in rows if row["impact"] < 0})
+    if not members:
+        return
+    list(
+        MemberStanding.objects.select_for_update(of=("self",))
+        .filter(member_id__in=members)
+        .order_by("member_id")
+        .values_list("member_id", flat=True)
+    )
+    stored = set(
+        ScoreEvent.objects.filter(
+            source=source, external_id__in=[row["external_id"] for row in rows]
+        ).values_list("external_id", flat=True)
+    )
+    new: dict[int, list[dict[str, Any]]] = {member_id: [] for member_id in members}
+    for row in rows:
+        if row["external_id"] in stored:
+            continue
+        stored.add(row["external_id"])  # the first of a repeated id is stored, the rest are duplicates
+        if row["member"] in new:
+            new[row["member"]].append(row)
+    today = epoch_day(now)
+    known, negatives_by_day = _cap_inputs(source, members)
+    for member_id, member_rows in new.items():
+        member_rows.sort(key=lambda row: (row["occurred_at"], row["external_id"]))
+        caps = caps_decide(
+            known=known[member_id],
+            negatives_by_day=negatives_by_day[member_id],
+            new=[NewEvent(row["dimension"], row["impact"], row["occurred_day"]) for row in member_rows],
+            today=today,
+        )
+        for row, cap in zip(member_rows, caps, strict=True):
+            row["cap"] = cap
+
+
+def _cap_inputs(
+    source: str, member_ids: list[int]
+) -> tuple[dict[int, list[KnownEvent]], dict[int, dict[int, int]]]:
+    """Per member: the events that count (and the merchant's negative ones under an open
+    dispute, which may count again), and the merchant's negative events not capped, by day."""
+    known: dict[int, list[KnownEvent]] = {member_id: [] for member_id in member_ids}
+    negatives_by_day: dict[int, dict[int, int]] = {member_id: {} for member_id in member_ids}
+    rows = (
+        ScoreEvent.objects.filter(member_id__in=member_ids, cap="")
+        .values_list(
+            "member_id", "source", "dimension", "impact", "occurred_day", "recorded_at", "dispute__status"
+        )
+        .order_by()
+    )
+    for member_id, event_source, dimension, impact, occurred_day, recorded_at, dispute in rows:
+        of_merchant = event_source == source
+        if of_merchant and impact < 0:
+            by_day = negatives_by_day[member_id]
+            by_day[occurred_day] = by_day.get(occurred_day, 0) + 1
+        counts_now = dispute in (None, DisputeStatus.UPHELD)
+        if counts_now or (of_merchant and impact < 0 and dispute in DISPUTE_OPEN_STATUSES):
+            known[member_id].append(
+                KnownEvent(dimension, impact, occurred_day, epoch_day(recorded_at), of_merchant, counts_now)
+            )
+    return known, negatives_by_day
 
 
 def _validated(source: str, events: Sequence[ScoreEventInput], now: datetime) -> dict[str, EventKind]:
@@ -124,6 +222,12 @@ def _check_event(
         raise invalid("occurred_at", "A time needs a timezone.")
     if not now - MAX_EVENT_AGE <= event.occurred_at <= now + MAX_FUTURE_SKEW:
         raise invalid("occurred_at", "An event must have happened, and within the last ten years.")
+    if event.obligation_ref is not None and (
+        kind.code != OBLIGATION_SETTLED or not 1 <= len(event.obligation_ref) <= OBLIGATION_REF_MAX
+    ):
+        raise invalid(
+            "obligation_ref", "An obligation_settled event may name an obligation ref of 1 to 255 characters."
+        )
     if (event.amount is None) != (not event.currency):
         raise invalid("amount", "An amount needs a currency, and a currency an amount.")
     if event.amount is not None:
@@ -150,6 +254,7 @@ def _row(source: str, event: ScoreEventInput, kind: EventKind, now: datetime) ->
         "amount": event.amount,
         "currency": event.currency or "",
         "recorded_at": now,
+        "cap": "",
     }
 
 

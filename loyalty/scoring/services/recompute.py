@@ -24,6 +24,7 @@ from loyalty.scoring.engine import ENGINE, Computation, EventFact, compute, epoc
 from loyalty.scoring.events import TierChangeNotice, announce_on_commit
 from loyalty.scoring.models import (
     DIMENSION_BITS,
+    DISPUTE_NOT_COUNTING_STATUSES,
     MemberStanding,
     RecomputeCause,
     RecomputeRequest,
@@ -197,9 +198,12 @@ def _locked(member_ids: list[int]) -> QuerySet[MemberStanding]:
 
 
 def _event_facts(member_ids: list[int], asof: int) -> dict[int, list[EventFact]]:
+    """The members' events that count: not past a cap, and not disputed (unless upheld)."""
     facts: dict[int, list[EventFact]] = defaultdict(list)
-    rows = ScoreEvent.objects.filter(member_id__in=member_ids, occurred_day__lte=asof).values_list(
-        "member_id", "dimension", "impact", "occurred_day"
+    rows = (
+        ScoreEvent.objects.filter(member_id__in=member_ids, occurred_day__lte=asof, cap="")
+        .exclude(dispute__status__in=DISPUTE_NOT_COUNTING_STATUSES)
+        .values_list("member_id", "dimension", "impact", "occurred_day")
     )
     for member_id, dimension, impact, day in rows:
         facts[member_id].append(EventFact(dimension, impact, day))

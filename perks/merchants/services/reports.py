@@ -1,8 +1,12 @@
 """Events a merchant reports about its members: into scoring, and purchases into points.
 
-One transaction for the batch: score events are stored (a repeat of an id counts as a
-duplicate), and purchases with an amount earn points once per id. The loyalty side
-names the merchant only by its ref, name and category, as it always does.
+Only a merchant a member is linked with may report about them: an event naming anyone
+else (a member without an active link, or a ref naming nobody) is refused with one code,
+`member_not_linked`, so no key learns who exists, and is not stored. One transaction for
+the rest of the batch: score events are stored (a repeat of an id counts as a duplicate;
+negative ones past the merchant's caps are stored capped), and purchases with an amount
+earn points once per id. The loyalty side names the merchant only by its ref, name and
+category, as it always does.
 """
 
 import re
@@ -14,16 +18,19 @@ from decimal import Decimal
 from django.db import transaction
 
 from loyalty.core.errors import Invalid
-from loyalty.members.selectors import member_ids_by_ref
+from loyalty.members.selectors import linked_member_ids_by_ref
 from loyalty.points.services import Purchase, points_earn_purchases
-from loyalty.scoring.services import ScoreEventInput, score_events_record
+from loyalty.scoring.models import Dispute
+from loyalty.scoring.services import ScoreEventInput, dispute_confirm, score_events_record
 from perks.merchants.models import Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.services.access import Actor, actor_require
 
 PURCHASE = "purchase"
+MEMBER_NOT_LINKED = "member_not_linked"
 # Points name a purchase's fields as its own; a partner knows them as fields of its event.
 _PURCHASE_PARAM = re.compile(r"^purchases\[(\d+)\]\.(\w+)$")
+_EVENT_PARAM = re.compile(r"^events\[(\d+)\](.*)$")
 _EVENT_FIELD_OF_PURCHASE = {"external_id": "id"}
 
 
@@ -35,6 +42,13 @@ class PartnerEvent:
     occurred_at: datetime
     amount: Decimal | None = None
     currency: str | None = None
+    obligation_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class EventRefused:
+    index: int  # the event's position in the batch
+    code: str
 
 
 @dataclass(frozen=True)
@@ -42,39 +56,55 @@ class EventsRecorded:
     accepted: int
     duplicates: int
     points_earned: int
+    refused: tuple[EventRefused, ...] = ()
 
 
 def partner_events_record(
     *, merchant: Merchant, actor: Actor, events: Sequence[PartnerEvent]
 ) -> EventsRecorded:
-    """Record `events` from `merchant`; an unknown member is refused naming its event."""
+    """Record `events` from `merchant`; an event about a member not linked with it is
+    refused (`member_not_linked`) and the others are recorded."""
     actor_require(actor=actor, merchant=merchant, permission=Permission.EVENTS_RECORD)
-    member_ids = member_ids_by_ref(event.member for event in events)
-    for index, event in enumerate(events):
-        if event.member not in member_ids:
-            raise Invalid("No such member.", param=f"events[{index}].member")
-    purchases = [
-        (index, event)
+    member_ids = linked_member_ids_by_ref(refs=(event.member for event in events), merchant_ref=merchant.ref)
+    refused = tuple(
+        EventRefused(index, MEMBER_NOT_LINKED)
         for index, event in enumerate(events)
-        if event.type == PURCHASE and event.amount is not None
+        if event.member not in member_ids
+    )
+    kept = [(index, event) for index, event in enumerate(events) if event.member in member_ids]
+    purchases = [
+        (index, event) for index, event in kept if event.type == PURCHASE and event.amount is not None
     ]
     with transaction.atomic():
-        recorded = score_events_record(
-            source=merchant.ref,
-            events=[
-                ScoreEventInput(
-                    external_id=event.id,
-                    member_id=member_ids[event.member],
-                    kind=event.type,
-                    occurred_at=event.occurred_at,
-                    amount=event.amount,
-                    currency=event.currency,
-                )
-                for event in events
-            ],
-        )
+        try:
+            recorded = score_events_record(
+                source=merchant.ref,
+                events=[
+                    ScoreEventInput(
+                        external_id=event.id,
+                        member_id=member_ids[event.member],
+                        kind=event.type,
+                        occurred_at=event.occurred_at,
+                        amount=event.amount,
+                        currency=event.currency,
+                        obligation_ref=event.obligation_ref,
+                    )
+                    for _, event in kept
+                ],
+            )
+        except Invalid as exc:
+            raise Invalid(exc.message, param=_batch_param(exc.param, kept)) from exc
         earned = _earn(merchant, member_ids, purchases) if purchases else 0
-    return EventsRecorded(accepted=recorded.accepted, duplicates=recorded.duplicates, points_earned=earned)
+    return EventsRecorded(
+        accepted=recorded.accepted, duplicates=recorded.duplicates, points_earned=earned, refused=refused
+    )
+
+
+def merchant_event_confirm(*, merchant: Merchant, actor: Actor, event_id: str, evidence: str) -> Dispute:
+    """The merchant stands by its event `event_id` (its own id), which its member disputed:
+    the evidence goes to the platform's operators, who decide."""
+    actor_require(actor=actor, merchant=merchant, permission=Permission.EVENTS_RECORD)
+    return dispute_confirm(merchant_ref=merchant.ref, external_id=event_id, evidence=evidence)
 
 
 def _earn(merchant: Merchant, member_ids: dict[str, int], purchases: list[tuple[int, PartnerEvent]]) -> int:
@@ -97,6 +127,14 @@ def _earn(merchant: Merchant, member_ids: dict[str, int], purchases: list[tuple[
     except Invalid as exc:
         raise Invalid(exc.message, param=_event_param(exc.param, purchases)) from exc
     return result.points
+
+
+def _batch_param(param: str | None, kept: list[tuple[int, PartnerEvent]]) -> str | None:
+    """`events[2].type` of the events recorded → `events[5].type`: where the partner put it."""
+    match = _EVENT_PARAM.match(param or "")
+    if match is None:
+        return param
+    return f"events[{kept[int(match.group(1))][0]}]{match.group(2)}"
 
 
 def _event_param(param: str | None, purchases: list[tuple[int, PartnerEvent]]) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from loyalty.members.selectors import linked_member_ids
 from perks.merchants.models import Merchant
 from perks.vouchers.campaigns.errors import CampaignNotFound
 from perks.vouchers.codes import code_format
@@ -60,17 +61,27 @@ def campaign_progress(*, campaign: Campaign) -> CampaignProgress:
 
 def campaign_codes_csv(*, campaign: Campaign) -> Iterator[str]:
     """The campaign's vouchers as CSV lines (code as people type it, member ref, status),
-    read in batches by primary key so an export of a million never sits in memory."""
+    read in batches by primary key so an export of a million never sits in memory.
+
+    A campaign reaches every eligible member, but tells the merchant only who it already
+    knows: the member cell is empty unless the member has an active link with it."""
     yield _csv_line(CSV_HEADER)
+    merchant_ref = campaign.merchant.ref
     vouchers = Voucher.objects.filter(campaign=campaign).order_by("pk")
     last = 0
     while True:
         batch = list(
-            vouchers.filter(pk__gt=last).values_list("pk", "code", "member__ref", "status")[:CSV_BATCH]
+            vouchers.filter(pk__gt=last).values_list("pk", "code", "member_id", "member__ref", "status")[
+                :CSV_BATCH
+            ]
         )
         if not batch:
             return
-        yield "".join(_csv_line((code_format(code), member, status)) for _, code, member, status in batch)
+        linked = linked_member_ids(member_ids=(row[2] for row in batch), merchant_ref=merchant_ref)
+        yield "".join(
+            _csv_line((code_format(code), ref if member_id in linked else "", status))
+            for _, code, member_id, ref, status in batch
+        )
         last = batch[-1][0]
 
 

@@ -22,6 +22,8 @@ from loyalty.core.errors import Invalid, Refused
 from loyalty.members.models import Member
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
 from loyalty.scoring.selectors import audience, holds_suspending
+from perks.billing.errors import MerchantBillingPaused
+from perks.billing.selectors import billing_paused
 from perks.catalog.errors import PerkInactive, PerkNotFound
 from perks.catalog.models import Perk
 from perks.catalog.rules import limit_window_start, perk_is_live
@@ -75,6 +77,8 @@ def campaign_create(
         raise PerkNotFound(param="perk")
     if not perk_is_live(perk=perk, at=timezone.now()):
         raise PerkInactive(param="perk")
+    if billing_paused(merchant):
+        raise MerchantBillingPaused()
     tier = _audience_tier(min_tier)
     score = _audience_score(min_score)
     if tier is None and score is None:
@@ -140,7 +144,9 @@ def campaign_chunk_issue(*, chunk_id: int) -> ChunkOutcome | None:
             return None
         now = timezone.now()
         in_range = _audience(campaign).filter(pk__gte=chunk.first_member_id, pk__lte=chunk.last_member_id)
-        if perk_is_live(perk=campaign.perk, at=now):
+        # Billing paused since the campaign started: the rest of its audience is skipped,
+        # as when its perk stops being live, for no new voucher is issued while paused.
+        if perk_is_live(perk=campaign.perk, at=now) and not billing_paused(campaign.perk.merchant):
             considered, eligible = _considered_and_eligible(in_range, campaign.perk, now)
         else:
             considered, eligible = in_range.count(), []

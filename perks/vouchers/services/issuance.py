@@ -15,6 +15,8 @@ from loyalty.members.models import LookupPurpose, Member
 from loyalty.members.services import member_lookup_record, notification_add
 from loyalty.points.errors import IdempotencyKeyReused
 from loyalty.points.services import points_spend
+from perks.billing.errors import MerchantBillingPaused
+from perks.billing.selectors import billing_paused
 from perks.catalog.eligibility import perk_eligibility_require
 from perks.catalog.errors import LimitReached
 from perks.catalog.models import Perk
@@ -26,6 +28,7 @@ from perks.merchants.services import Actor, actor_require, audit_record, webhook
 from perks.vouchers.codes import code_format, code_generate
 from perks.vouchers.locks import member_claims_lock
 from perks.vouchers.models import CLAIM_KEY_MAX_LENGTH, Voucher, VoucherSource
+from perks.vouchers.selectors import voucher_member_ref
 
 ISSUE_SOURCES = (VoucherSource.MERCHANT, VoucherSource.AUTO)
 
@@ -101,11 +104,13 @@ def voucher_issue(
 
 
 def voucher_event_data(voucher: Voucher) -> dict[str, object]:
-    """What a partner's webhook says about a voucher: refs and codes, nothing more of the member."""
+    """What a partner's webhook says about a voucher: refs and codes, nothing more of the
+    member, and their ref only when they have a link with the merchant (a voucher a tier
+    reached gave them does not introduce them)."""
     return {
         "code": code_format(voucher.code),
         "perk": voucher.perk.ref,
-        "member": voucher.member.ref,
+        "member": voucher_member_ref(voucher=voucher),
         "status": voucher.status,
         "source": voucher.source,
         "uses_allowed": voucher.uses_allowed,
@@ -129,6 +134,8 @@ def _perk_current(perk_id: int) -> Perk:
 
 def _issue(*, perk: Perk, member: Member, source: str, claim_key: str = "") -> Voucher:
     """Call under `member_claims_lock`: the limit is counted inside it."""
+    if billing_paused(perk.merchant):
+        raise MerchantBillingPaused()
     now = timezone.now()
     perk_eligibility_require(perk=perk, member=member, at=now)
     _limit_require(perk, member, now)

@@ -88,13 +88,21 @@ class PartnerView(APIView):
     def member_from(
         self, data: Mapping[str, Any], *, purpose: str, service_records_success: bool = False
     ) -> Member:
-        """The member a `MemberInput` body names; the look-up goes on the member's record
+        """The member a `MemberInput` body names, to this key's merchant (a ref needs the
+        member's link with it; a pass makes one); the look-up goes on the member's record
         (`purpose` is a LookupPurpose), whether the request then succeeds or is refused.
         `service_records_success`: the service called records a successful look-up itself
         (in its transaction), so only a refusal is recorded here."""
-        member = member_resolve(member=data.get("member"), member_pass=data.get("member_pass"))
-        self._looked_up = (*self._looked_up, (member, purpose, not service_records_success))
+        member = member_resolve(
+            merchant=self.merchant, member=data.get("member"), member_pass=data.get("member_pass")
+        )
+        self.member_looked_up(member, purpose=purpose, on_success=not service_records_success)
         return member
+
+    def member_looked_up(self, member: Member, *, purpose: str, on_success: bool = True) -> None:
+        """Put a look-up of `member` on their record once the response is settled (on a
+        success too unless `on_success` is False)."""
+        self._looked_up = (*self._looked_up, (member, purpose, on_success))
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)

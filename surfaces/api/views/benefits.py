@@ -95,7 +95,8 @@ class BenefitsView(PartnerView):
     def post(self, request: Request) -> Response:
         """What this merchant's perks give the member now: the perks they qualify for, each
         with its value computed for the amount given, and the voucher to redeem if they hold one.
-        A perk in another currency than the amount's is listed with `applies: false`."""
+        A perk in another currency than the amount's is listed with `applies: false`. A member
+        named by ref must have a link with you (404 otherwise); showing their pass makes one."""
         data = parsed(BenefitsQuerySerializer, request)
         # A malformed purchase is refused before anyone is looked up.
         amount, currency = purchase_parse(data.get("amount"), data.get("currency"))

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.scoring.models import SCORE_MAX, SCORE_MIN
+from perks.billing.errors import MerchantBillingPaused
 from perks.catalog.errors import PerkInactive, PerkNotFound
 from perks.catalog.selectors import perk_by_ref
 from perks.merchants.permissions import Scope
@@ -43,7 +44,7 @@ class CampaignSerializer(CampaignAcceptedSerializer):
 
 class CampaignsView(PartnerView):
     write_scope = Scope.VOUCHERS_WRITE
-    errors = {"post": (PerkNotFound, PerkInactive)}
+    errors = {"post": (PerkNotFound, PerkInactive, MerchantBillingPaused)}
 
     @extend_schema(
         request=CampaignCreateSerializer,

@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from loyalty.members.errors import MemberNotFound
 from loyalty.members.models import LookupPurpose
+from perks.billing.errors import MerchantBillingPaused
 from perks.catalog.errors import (
     InventoryExhausted,
     LimitReached,
@@ -28,8 +29,8 @@ from perks.vouchers.errors import (
     VoucherReserved,
     VoucherRevoked,
 )
-from perks.vouchers.models import VoucherStatus
-from perks.vouchers.selectors import reservation_by_ref, voucher_by_code
+from perks.vouchers.models import Voucher, VoucherStatus
+from perks.vouchers.selectors import reservation_by_ref, voucher_by_code, voucher_member_ref
 from perks.vouchers.services import reservation_create, reservation_release, voucher_issue, voucher_validate
 from perks.vouchers.services.redemption import TTL_SECONDS_MAX, TTL_SECONDS_MIN
 from surfaces.api.members import MemberInput
@@ -75,12 +76,21 @@ DISCOUNT_BENEFIT_EXAMPLE = {
 class VoucherSerializer(serializers.Serializer):
     code = VoucherCodeField(read_only=True)
     perk = serializers.CharField(source="perk.ref", read_only=True)
-    member = serializers.CharField(source="member.ref", read_only=True)
+    member = serializers.SerializerMethodField(
+        help_text=(
+            "The member's ref; null while the member has no link with you (a campaign or a tier "
+            "reached gave them the voucher): redeeming it links them."
+        )
+    )
     status = serializers.ChoiceField(choices=VoucherStatus.choices, read_only=True)
     uses_allowed = serializers.IntegerField(read_only=True)
     uses_remaining = serializers.IntegerField(read_only=True)
     issued_at = serializers.DateTimeField(read_only=True)
     expires_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field({"type": "string", "nullable": True, "example": "mem_7d2k9q4x1m8v3b6n0r5t"})
+    def get_member(self, voucher: Voucher) -> str | None:
+        return voucher_member_ref(voucher=voucher)
 
 
 class VoucherIssueSerializer(MemberInput):
@@ -89,7 +99,16 @@ class VoucherIssueSerializer(MemberInput):
 
 class VouchersView(PartnerView):
     write_scope = Scope.VOUCHERS_WRITE
-    errors = {"post": (PerkNotFound, MemberNotFound, *ELIGIBILITY_ERRORS, InventoryExhausted, LimitReached)}
+    errors = {
+        "post": (
+            PerkNotFound,
+            MemberNotFound,
+            *ELIGIBILITY_ERRORS,
+            InventoryExhausted,
+            LimitReached,
+            MerchantBillingPaused,
+        )
+    }
 
     @extend_schema(
         request=VoucherIssueSerializer,
@@ -105,7 +124,8 @@ class VouchersView(PartnerView):
     )
     def post(self, request: Request) -> Response:
         """Give a member a voucher of one of your perks, under the perk's rules. It is your
-        gift: it never spends the member's points."""
+        gift: it never spends the member's points. A member named by ref must have a link with
+        you (404 otherwise); showing their pass makes one."""
         data = parsed(VoucherIssueSerializer, request)
         perk = perk_by_ref(merchant=self.merchant, ref=data["perk"])
         member = self.member_from(data, purpose=LookupPurpose.VOUCHER, service_records_success=True)
@@ -118,8 +138,11 @@ class VoucherView(PartnerView):
         responses=VoucherSerializer, examples=[OpenApiExample("A voucher", value=_VOUCHER_EXAMPLE)]
     )
     def get(self, request: Request, code: str) -> Response:
-        """One of your vouchers, by its code written any way (case, hyphens)."""
-        return Response(rendered(VoucherSerializer, voucher_by_code(merchant=self.merchant, code=code)))
+        """One of your vouchers, by its code written any way (case, hyphens); `member` is null
+        while its member has no link with you."""
+        voucher = voucher_by_code(merchant=self.merchant, code=code)
+        self.member_looked_up(voucher.member, purpose=LookupPurpose.VOUCHER_READ)
+        return Response(rendered(VoucherSerializer, voucher))
 
 
 class ValidationInputSerializer(InputSerializer):

@@ -5,10 +5,10 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty.core.errors import Invalid, NotFound
+from loyalty.core.errors import Invalid
 from loyalty.members.errors import MemberExists, MemberPassInvalid
 from loyalty.members.models import ConsentChange, ConsentSource, Dimension, LookupPurpose, Member, MemberPass
-from loyalty.members.selectors import member_by_ref, member_consents, member_lookups, member_notifications
+from loyalty.members.selectors import member_consents, member_lookups, member_notifications
 from loyalty.members.services import (
     consent_set,
     member_create,
@@ -113,14 +113,6 @@ def test_partner_look_ups_are_logged_for_the_member_newest_first():
         member_lookup_record(
             member=member, merchant_ref=MERCHANT_REF, merchant_name="Swift", purpose="curiosity"
         )
-
-
-def test_member_by_ref():
-    member = JoinedMemberFactory.create()
-
-    assert member_by_ref(member.ref) == member
-    with pytest.raises(NotFound):
-        member_by_ref("mem_nobody")
 
 
 def test_a_verification_sets_the_flag_and_records_a_platform_event_once():

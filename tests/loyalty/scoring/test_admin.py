@@ -1,10 +1,27 @@
-"""The operator console: what operators see, and the appeal decision going through the service."""
+"""The operator console: what operators see, and appeal and dispute decisions going through
+their services."""
 
 import pytest
+from django.utils import timezone
 
 from loyalty.members.models import Dimension
-from loyalty.scoring.models import AppealStatus, EventKind, HoldAction, HoldStatus
-from loyalty.scoring.services import hold_appeal, score_recompute
+from loyalty.scoring.models import (
+    AppealStatus,
+    DisputeChange,
+    DisputeStatus,
+    EventKind,
+    HoldAction,
+    HoldStatus,
+    ScoreEvent,
+)
+from loyalty.scoring.services import (
+    ScoreEventInput,
+    dispute_confirm,
+    dispute_open,
+    hold_appeal,
+    score_events_record,
+    score_recompute,
+)
 from tests.factories import HoldFactory, JoinedMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +93,65 @@ def test_holds_and_history_cannot_be_edited_or_deleted_in_the_console(admin_clie
     assert admin_client.get(f"/admin/scoring/hold/{hold.pk}/change/").status_code == 200
     assert admin_client.post(f"/admin/scoring/hold/{hold.pk}/delete/").status_code == 403
     assert admin_client.get("/admin/scoring/hold/add/").status_code == 403
+
+
+def _disputed(merchant_ref: str = "mch_0000000000000000000a"):
+    member = JoinedMemberFactory.create()
+    score_events_record(
+        source=merchant_ref, events=[ScoreEventInput("INV-9", member.pk, "payment_missed", timezone.now())]
+    )
+    event = ScoreEvent.objects.get(external_id="INV-9")
+    dispute = dispute_open(
+        member=member, event_id=event.pk, reason="Paid in cash at the branch, receipt kept."
+    )
+    dispute_confirm(merchant_ref=merchant_ref, external_id="INV-9", evidence="No payment in our ledger.")
+    return dispute
+
+
+def _decision(dispute, decision: str, note: str) -> dict[str, object]:
+    rows = DisputeChange.objects.filter(dispute=dispute).count()
+    return {
+        "decision": decision,
+        "decision_note": note,
+        "history-TOTAL_FORMS": rows,
+        "history-INITIAL_FORMS": rows,
+    }
+
+
+def test_the_disputes_queue_lists_confirmed_ones_and_an_operator_decides(admin_client, admin_user):
+    dispute = _disputed()
+
+    queue = admin_client.get("/admin/scoring/dispute/").content.decode()
+    page = admin_client.get(f"/admin/scoring/dispute/{dispute.pk}/change/").content.decode()
+    response = admin_client.post(
+        f"/admin/scoring/dispute/{dispute.pk}/change/",
+        _decision(dispute, "overturn", "The receipt is genuine."),
+    )
+
+    assert "INV-9" in queue
+    assert "No payment in our ledger." in page
+    assert response.status_code == 302
+    dispute.refresh_from_db()
+    assert (dispute.status, dispute.decided_by, dispute.decision_note) == (
+        DisputeStatus.OVERTURNED,
+        admin_user,
+        "The receipt is genuine.",
+    )
+    assert (
+        DisputeChange.objects.filter(dispute=dispute).latest("at", "id").actor
+        == f"operator:{admin_user.username}"
+    )
+
+
+def test_a_dispute_decision_needs_a_reason_and_history_cannot_be_changed(admin_client):
+    dispute = _disputed()
+
+    response = admin_client.post(
+        f"/admin/scoring/dispute/{dispute.pk}/change/", _decision(dispute, "uphold", " ")
+    )
+
+    assert response.status_code == 200
+    dispute.refresh_from_db()
+    assert dispute.status == DisputeStatus.CONFIRMED
+    assert admin_client.get("/admin/scoring/dispute/add/").status_code == 403
+    assert admin_client.post(f"/admin/scoring/dispute/{dispute.pk}/delete/").status_code == 403

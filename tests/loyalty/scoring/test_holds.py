@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid
+from loyalty.core.events import merchant_notified
 from loyalty.members.models import Notification
 from loyalty.scoring.errors import AppealNotOpen, AppealOpen, HoldExists, HoldNotActive, HoldNotFound
 from loyalty.scoring.models import (
@@ -18,8 +19,10 @@ from loyalty.scoring.models import (
     HoldStatus,
 )
 from loyalty.scoring.selectors import (
+    hold_lift_terms,
     hold_of_merchant,
     hold_recent_exists,
+    hold_state,
     holds_active,
     holds_of_member,
     holds_of_merchant,
@@ -30,6 +33,7 @@ from loyalty.scoring.services import (
     hold_appeal_decide,
     hold_lift,
     holds_expire,
+    holds_lift_by_obligation,
     score_events_record,
 )
 from tests.factories import MERCHANT_REF, OTHER_MERCHANT_REF, HoldFactory, JoinedMemberFactory, UserFactory
@@ -54,6 +58,19 @@ def operator():
     return UserFactory.create(is_staff=True, is_superuser=True)
 
 
+@pytest.fixture
+def told():
+    """What the loyalty side told merchants, as (merchant ref, type, data)."""
+    heard = []
+
+    def listen(sender, *, merchant_ref, type, data, **kwargs):
+        heard.append((merchant_ref, type, data))
+
+    merchant_notified.connect(listen, dispatch_uid="tests.holds.told")
+    yield heard
+    merchant_notified.disconnect(dispatch_uid="tests.holds.told")
+
+
 def test_placing_a_hold_records_who_why_and_how_to_lift_it_and_tells_the_member():
     hold = HoldFactory.create()
 
@@ -71,9 +88,10 @@ def test_placing_a_hold_records_who_why_and_how_to_lift_it_and_tells_the_member(
         ({"expires_at": timezone.now() - timedelta(minutes=1)}, "expires_at"),
         ({"category": "everything"}, "category"),
         ({"reason_code": "we_said_so"}, "reason_code"),
-        ({"lift_condition": "  "}, "lift_condition"),
-        ({"evidence": ""}, "evidence"),
-        ({"obligation_ref": ""}, "obligation_ref"),
+        ({"evidence": " ", "detail": ""}, "detail"),
+        ({"detail": "x" * 2001}, "detail"),
+        ({"lift_on": "payday"}, "lift_on"),
+        ({"obligation_ref": "x" * 256}, "obligation_ref"),
         ({"merchant_ref": "swift"}, "merchant_ref"),
     ],
 )
@@ -308,3 +326,193 @@ def test_a_lift_and_an_expiry_racing_end_the_hold_exactly_once():
     ended = [o for o in outcomes if o.ok and (o.value == 1 or isinstance(o.value, Hold))]
     assert len(ended) == 1
     assert all(isinstance(o.error, HoldNotActive) for o in outcomes if not o.ok)
+
+
+def test_a_settlement_naming_an_obligation_lifts_the_hold_placed_with_it_and_no_other():
+    named = HoldFactory.create(obligation_ref="RA-1")
+    waiting = HoldFactory.create(
+        member=named.member, obligation_ref="RA-2", lift_on=HoldEnd.OBLIGATION_SETTLED
+    )
+    elsewhere = HoldFactory.create(
+        member=named.member, merchant_ref=OTHER_MERCHANT_REF, obligation_ref="RA-1"
+    )
+
+    lifted = holds_lift_by_obligation(merchant_ref=MERCHANT_REF, settlements=[(named.member_id, "RA-1")])
+
+    assert lifted == 1
+    for hold in (named, waiting, elsewhere):
+        hold.refresh_from_db()
+    assert (named.status, named.lifted_how) == (HoldStatus.LIFTED, HoldEnd.OBLIGATION_SETTLED)
+    assert waiting.status == elsewhere.status == HoldStatus.ACTIVE
+
+
+def test_a_settlement_naming_no_obligation_lifts_the_merchants_holds_that_wait_for_one():
+    waiting = HoldFactory.create(lift_on=HoldEnd.OBLIGATION_SETTLED, obligation_ref="")
+    waiting_too = HoldFactory.create(member=waiting.member, lift_on=HoldEnd.OBLIGATION_SETTLED)
+    not_waiting = HoldFactory.create(member=waiting.member)
+    other_member = HoldFactory.create(lift_on=HoldEnd.OBLIGATION_SETTLED)
+    other_merchant = HoldFactory.create(
+        member=waiting.member, merchant_ref=OTHER_MERCHANT_REF, lift_on=HoldEnd.OBLIGATION_SETTLED
+    )
+
+    lifted = holds_lift_by_obligation(merchant_ref=MERCHANT_REF, settlements=[(waiting.member_id, None)])
+
+    assert lifted == 2
+    states = {hold.ref: hold.status for hold in Hold.objects.all()}
+    assert states[waiting.ref] == states[waiting_too.ref] == HoldStatus.LIFTED
+    assert (
+        states[not_waiting.ref] == states[other_member.ref] == states[other_merchant.ref] == HoldStatus.ACTIVE
+    )
+    assert holds_lift_by_obligation(merchant_ref=MERCHANT_REF, settlements=[]) == 0
+
+
+def test_a_settlement_leaves_a_hold_past_its_expiry_to_the_expiry_job(clock):
+    hold = HoldFactory.create(expires_at=START + timedelta(days=1), lift_on=HoldEnd.OBLIGATION_SETTLED)
+
+    clock.move_to(START + timedelta(days=2))
+
+    assert holds_lift_by_obligation(merchant_ref=MERCHANT_REF, settlements=[(hold.member_id, None)]) == 0
+    assert actions(hold) == [HoldAction.PLACED]
+
+
+def test_one_active_hold_without_an_obligation_per_member_and_merchant():
+    hold = HoldFactory.create(obligation_ref="")
+
+    with pytest.raises(HoldExists) as refused:
+        HoldFactory.create(member=hold.member, obligation_ref="")
+    assert "obligation_ref" in refused.value.message
+    HoldFactory.create(member=hold.member, obligation_ref="", merchant_ref=OTHER_MERCHANT_REF)
+
+
+def test_the_member_is_told_why_how_to_lift_it_and_until_when():
+    hold = HoldFactory.create(
+        reason_code="unreturned_rental",
+        detail="The car of rental RA-7 is ten days late.",
+        evidence="",
+        lift_condition="",
+        obligation_ref="RA-7",
+        lift_on=HoldEnd.OBLIGATION_SETTLED,
+    )
+
+    params = Notification.objects.get(member=hold.member, kind="hold_placed").params
+    assert params == {
+        "hold": hold.ref,
+        "merchant": "Swift Car Rental",
+        "category": "deposit_waiver",
+        "reason_code": "unreturned_rental",
+        "lift_condition": "",
+        "lift_on": "obligation_settled",
+        "obligation_ref": "RA-7",
+        "expires_at": hold.expires_at.isoformat(),
+    }
+    assert hold.detail == "The car of rental RA-7 is ten days late."
+
+
+@pytest.mark.parametrize(
+    ("lift_condition", "lift_on", "obligation_ref", "says"),
+    [
+        ("Bring the car back to any branch.", "", "RA-7", "Bring the car back to any branch."),
+        ("", "", "RA-7", "Settle RA-7 with Swift; the hold is lifted once they report it settled."),
+        (
+            "",
+            "obligation_settled",
+            "",
+            "Settle what you owe Swift; the hold is lifted once they report it settled.",
+        ),
+        ("", "", "", "Resolve the matter with Swift, who lifts the hold once it is resolved."),
+    ],
+)
+def test_the_member_reads_how_to_lift_a_hold_whether_or_not_the_merchant_wrote_it(
+    lift_condition, lift_on, obligation_ref, says
+):
+    terms = hold_lift_terms(
+        lift_condition=lift_condition, lift_on=lift_on, obligation_ref=obligation_ref, merchant_name="Swift"
+    )
+
+    assert terms == says
+
+
+def test_the_merchant_hears_of_an_appeal_and_of_each_end_with_the_holds_status(clock, operator, told):
+    lifted, settled, expiring, overturned = (
+        HoldFactory.create(),
+        HoldFactory.create(lift_on=HoldEnd.OBLIGATION_SETTLED),
+        HoldFactory.create(expires_at=START + timedelta(days=1)),
+        HoldFactory.create(),
+    )
+    assert told == []
+
+    appeal = hold_appeal(hold=lifted, member=lifted.member, text="I brought the car back on time.")
+    hold_lift(hold=lifted, merchant_ref=MERCHANT_REF)
+    holds_lift_by_obligation(merchant_ref=MERCHANT_REF, settlements=[(settled.member_id, None)])
+    upheld = hold_appeal(hold=overturned, member=overturned.member, text="This invoice was paid twice.")
+    hold_appeal_decide(appeal=upheld, operator=operator, upheld=True, note="Paid twice indeed.")
+    clock.move_to(START + timedelta(days=2))
+    holds_expire()
+
+    heard = [
+        (type, data["id"], data["status"], (data["appeal"] or {}).get("status")) for _, type, data in told
+    ]
+    assert heard == [
+        ("hold.appealed", lifted.ref, "active", "open"),
+        ("hold.resolved", lifted.ref, "lifted", "closed"),
+        ("hold.resolved", settled.ref, "lifted", None),
+        ("hold.appealed", overturned.ref, "active", "open"),
+        ("hold.resolved", overturned.ref, "overturned", "upheld"),
+        ("hold.resolved", expiring.ref, "expired", None),
+    ]
+    assert {merchant for merchant, _, _ in told} == {MERCHANT_REF}
+    _, _, data = told[0]
+    assert data["member"] == lifted.member.ref
+    assert data["reason_code"] == lifted.reason_code
+    assert data["expires_at"] == lifted.expires_at.isoformat()
+    assert data["appeal"]["filed_at"] == appeal.filed_at.isoformat()
+
+
+def test_a_rejected_appeal_tells_the_merchant_nothing_more(operator, told):
+    hold = HoldFactory.create()
+    appeal = hold_appeal(hold=hold, member=hold.member, text="This is not my invoice at all.")
+
+    hold_appeal_decide(appeal=appeal, operator=operator, upheld=False, note="Signed agreement on file.")
+
+    assert [type for _, type, _ in told] == ["hold.appealed"]
+
+
+def test_the_merchant_reads_its_holds_by_status_those_in_force_first(clock, operator):
+    older_active = HoldFactory.create()
+    clock.shift(timedelta(minutes=1))
+    lifted = HoldFactory.create(member=older_active.member)
+    hold_lift(hold=lifted, merchant_ref=MERCHANT_REF)
+    clock.shift(timedelta(minutes=1))
+    overturned = HoldFactory.create(member=older_active.member)
+    appeal = hold_appeal(hold=overturned, member=overturned.member, text="This invoice was paid twice.")
+    hold_appeal_decide(appeal=appeal, operator=operator, upheld=True, note="Paid twice indeed.")
+    clock.shift(timedelta(minutes=1))
+    lapsed = HoldFactory.create(member=older_active.member, expires_at=START + timedelta(days=1))
+    clock.shift(timedelta(minutes=1))
+    newest_active = HoldFactory.create(member=older_active.member)
+    clock.move_to(START + timedelta(days=2))  # `lapsed` is past its expiry; the job has not run
+
+    def refs(**options):
+        return [hold.ref for hold in holds_of_merchant(merchant_ref=MERCHANT_REF, **options)]
+
+    assert refs() == [newest_active.ref, lapsed.ref, overturned.ref, lifted.ref, older_active.ref]
+    assert refs(active_first=True) == [
+        newest_active.ref,
+        older_active.ref,
+        lapsed.ref,
+        overturned.ref,
+        lifted.ref,
+    ]
+    assert refs(state="active") == [newest_active.ref, older_active.ref]
+    assert refs(state="expired") == [lapsed.ref]
+    assert refs(state="overturned") == [overturned.ref]
+    assert refs(state="lifted") == [lifted.ref]
+    assert [hold_state(hold) for hold in holds_of_merchant(merchant_ref=MERCHANT_REF)] == [
+        "active",
+        "expired",
+        "overturned",
+        "lifted",
+        "active",
+    ]
+    with pytest.raises(Invalid):
+        refs(state="paused")

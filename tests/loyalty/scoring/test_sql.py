@@ -12,6 +12,8 @@ from loyalty.scoring import bulk, sql
 from loyalty.scoring.bands import Bands
 from loyalty.scoring.engine import ENGINE
 from loyalty.scoring.models import (
+    Dispute,
+    DisputeStatus,
     EventKind,
     Hold,
     HoldCategory,
@@ -20,9 +22,17 @@ from loyalty.scoring.models import (
     ScoreEvent,
 )
 from loyalty.scoring.selectors import hold_recent_exists, holds_suspending
-from loyalty.scoring.services import ScoreEventInput, score_events_record, score_recompute
+from loyalty.scoring.services import (
+    ScoreEventInput,
+    dispute_confirm,
+    dispute_decide,
+    dispute_open,
+    disputes_lapse,
+    score_events_record,
+    score_recompute,
+)
 from loyalty.scoring.services.ingest import _insert_new_one_by_one, _row
-from tests.factories import MERCHANT_REF, OTHER_MERCHANT_REF, HoldFactory, JoinedMemberFactory
+from tests.factories import MERCHANT_REF, OTHER_MERCHANT_REF, HoldFactory, JoinedMemberFactory, UserFactory
 from tests.loyalty.scoring.test_bulk import NOW, build_members, outcome, restore, standings_state
 from tests.support.sql import executed, ran
 
@@ -162,3 +172,60 @@ def test_the_bulk_path_and_the_python_path_agree_exactly(seed, days_later):
     )
     for statement in [sql.DECAYED_SUMS, sql.RECOMPUTE_CHANGES, sql.RUN_RANGE, *applied]:
         assert ran(statement, texts), statement.sql
+
+
+def _contest(member_ids: list[int], operator: Any) -> dict[str, int]:
+    """Merchant events for the members, some past a cap, and a dispute of every status."""
+    statuses: dict[str, int] = {}
+    at = NOW - timedelta(days=3)
+    for index, member_id in enumerate(member_ids):
+        kinds = ["payment_missed"] * 6 + ["booking_no_show"] * 4 + ["payment_on_time"] * 2
+        score_events_record(
+            source=MERCHANT_REF,
+            events=[
+                ScoreEventInput(f"c-{member_id}-{n}", member_id, kind, at) for n, kind in enumerate(kinds)
+            ],
+        )
+        counting = ScoreEvent.objects.filter(member_id=member_id, source=MERCHANT_REF, cap="").order_by("pk")
+        event = counting.first()
+        assert event is not None
+        member = event.member
+        dispute = dispute_open(member=member, event_id=event.pk, reason="This never happened, I was away.")
+        outcome = ["open", "confirmed", "upheld", "overturned", "lapsed"][index % 5]
+        if outcome in ("confirmed", "upheld"):
+            dispute_confirm(merchant_ref=MERCHANT_REF, external_id=event.external_id, evidence="Our ledger.")
+        if outcome in ("upheld", "overturned"):
+            dispute_decide(dispute=dispute, operator=operator, upheld=outcome == "upheld", note="Checked.")
+        if outcome == "lapsed":
+            Dispute.objects.filter(pk=dispute.pk).update(due_at=NOW - timedelta(days=1))
+            disputes_lapse(now=NOW)
+        statuses[outcome] = statuses.get(outcome, 0) + 1
+    return statuses
+
+
+@pytest.mark.usefixtures("_at_now")
+def test_the_bulk_path_and_the_python_path_agree_with_capped_and_disputed_events():
+    member_ids = build_members(8, 30)
+    operator = UserFactory.create(is_staff=True, is_superuser=True)
+    statuses = _contest(member_ids[:20], operator)
+    assert set(statuses) == set(DisputeStatus.values)
+    assert ScoreEvent.objects.filter(member_id__in=member_ids).exclude(cap="").count() > 20
+    before = standings_state(member_ids)
+
+    score_recompute(member_ids=member_ids, now=NOW)
+    python_path = outcome(member_ids)
+    restore(before)
+    with executed() as texts:
+        bulk.recompute_all(now=NOW, chunk_size=7, workers=1)
+
+    assert outcome(member_ids) == python_path
+    assert ran(sql.DECAYED_SUMS, texts)
+    # What the Python path counts: no capped event, no event whose dispute keeps it out.
+    counted = {
+        pk
+        for pk, cap, status in ScoreEvent.objects.filter(member_id__in=member_ids).values_list(
+            "pk", "cap", "dispute__status"
+        )
+        if not cap and status in (None, DisputeStatus.UPHELD)
+    }
+    assert 0 < len(counted) < ScoreEvent.objects.filter(member_id__in=member_ids).count()

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.core.errors import Invalid, NotFound, PermissionDenied
-from loyalty.members.models import Notification
+from loyalty.members.models import Member, Notification
 from loyalty.scoring.models import HoldCategory, Tier
 from loyalty.scoring.services import hold_lift
 from perks.catalog.errors import PerkInactive
@@ -27,6 +27,7 @@ from perks.vouchers.codes import code_format
 from perks.vouchers.models import Campaign, CampaignChunk, CampaignStatus, Voucher, VoucherSource
 from tests.factories import HoldFactory, MerchantFactory, PerkFactory, StaffFactory
 from tests.perks.vouchers.campaign_support import members_in
+from tests.support.links import linked, unlinked
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +85,16 @@ def test_a_score_campaign_reaches_that_score_and_above(merchant, owner):
     campaign = run(campaign_create(merchant=merchant, actor=owner, perk=perk, min_score=610))
 
     assert holders(campaign) == {m.pk for m in higher}
+
+
+def test_an_erased_member_is_in_no_audience(merchant, owner):
+    perk = PerkFactory.create(merchant=merchant)
+    kept, erased = members_in("gold", 2)
+    Member.objects.filter(pk=erased.pk).update(erased_at=timezone.now())
+
+    campaign = run(campaign_create(merchant=merchant, actor=owner, perk=perk, min_tier="gold"))
+
+    assert holders(campaign) == {kept.pk}
 
 
 def test_members_the_perk_itself_does_not_admit_are_skipped(merchant, owner):
@@ -278,15 +289,21 @@ def test_another_merchants_campaign_is_not_found(merchant, owner):
 
 
 def test_the_codes_export_lists_every_voucher_as_people_type_it(merchant, owner):
+    """Every member of the audience gets a voucher; the merchant reads the ref of those
+    linked with it only (not of a stranger, nor of one who ended the link)."""
     perk = PerkFactory.create(merchant=merchant)
-    members = members_in("gold", 3)
+    regular, stranger, gone = members = members_in("gold", 3)
+    linked(regular, merchant)
+    unlinked(gone, merchant)
+    linked(stranger, MerchantFactory.create())
     campaign = run(campaign_create(merchant=merchant, actor=owner, perk=perk, min_tier="gold"))
 
     lines = "".join(campaign_codes_csv(campaign=campaign)).splitlines()
 
     assert lines[0] == "code,member,status"
     vouchers = Voucher.objects.filter(campaign=campaign).select_related("member").order_by("pk")
-    assert lines[1:] == [f"{code_format(v.code)},{v.member.ref},issued" for v in vouchers]
+    shown = {regular.pk: regular.ref, stranger.pk: "", gone.pk: ""}
+    assert lines[1:] == [f"{code_format(v.code)},{shown[v.member_id]},issued" for v in vouchers]
     assert {v.member_id for v in vouchers} == {m.pk for m in members}
 
 

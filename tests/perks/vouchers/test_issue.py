@@ -11,10 +11,12 @@ from perks.merchants.errors import RoleForbids, ScopeMissing
 from perks.merchants.models import AuditEntry, WebhookEvent
 from perks.merchants.permissions import Scope
 from perks.merchants.services import api_key_create
+from perks.vouchers.codes import code_format
 from perks.vouchers.models import Voucher, VoucherSource
 from perks.vouchers.services import voucher_issue
 from tests.factories import MerchantFactory, PerkFactory
 from tests.perks.vouchers.conftest import grant
+from tests.support.links import linked, unlinked
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +38,7 @@ def test_an_issue_spends_no_points_and_tells_the_partner_and_the_member(perk, me
     Perk.objects.filter(pk=perk.pk).update(points_cost=120)
     perk.refresh_from_db()
     grant(member, 500)
+    linked(member, perk.merchant)  # as POST /vouchers requires
 
     voucher = voucher_issue(perk=perk, member=member, actor=key)
 
@@ -82,6 +85,26 @@ def test_auto_issue_needs_no_actor(perk, member):
 
     assert voucher.source == VoucherSource.AUTO
     assert not AuditEntry.objects.filter(action="voucher.issued").exists()
+
+
+def test_a_tier_reached_does_not_name_an_unlinked_member_to_the_merchant(perk, member):
+    """The member learns of the voucher; the merchant learns a voucher went out, not to whom."""
+    linked(member, MerchantFactory.create())  # a link with another merchant tells this one nothing
+
+    voucher = voucher_issue(perk=perk, member=member, actor=None, source=VoucherSource.AUTO)
+
+    event = WebhookEvent.objects.get(type="voucher.issued")
+    assert event.data["member"] is None
+    assert event.data["code"] == code_format(voucher.code)
+    assert Notification.objects.filter(member=member, kind="voucher_issued").count() == 1
+
+
+def test_a_member_who_ended_the_link_is_not_named_either(perk, member):
+    unlinked(member, perk.merchant)
+
+    voucher_issue(perk=perk, member=member, actor=None, source=VoucherSource.AUTO)
+
+    assert WebhookEvent.objects.get(type="voucher.issued").data["member"] is None
 
 
 def test_only_auto_issue_may_go_without_an_actor(perk, member):

@@ -12,6 +12,7 @@ from perks.catalog.models import PerkStatus, PerkType
 from perks.vouchers.codes import code_format, code_generate
 from perks.vouchers.models import Voucher, VoucherSource, VoucherStatus
 from tests.factories import HoldFactory, JoinedMemberFactory, PerkFactory
+from tests.support.links import linked
 from tests.surfaces.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +29,11 @@ def _at(member, slug: str, score: int):
 
 
 @pytest.fixture
-def member():
-    return _at(JoinedMemberFactory.create(), "platinum", 660)
+def member(partner):
+    """A platinum member who is a regular of the partner's (linked with it)."""
+    member = _at(JoinedMemberFactory.create(), "platinum", 660)
+    linked(member, partner.merchant)
+    return member
 
 
 def _voucher(perk, member, *, uses_allowed=1, uses_count=0, expires_in=timedelta(days=30), **fields):

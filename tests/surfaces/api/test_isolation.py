@@ -9,16 +9,23 @@ the rows with each new endpoint: the completeness tests fail until you do.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from loyalty.members.models import LinkStart, Member
+from loyalty.members.services import link_start
+from loyalty.scoring.models import ScoreEvent
+from loyalty.scoring.services import ScoreEventInput, dispute_open, score_events_record
 from perks.merchants.models import Merchant
 from perks.vouchers.models import Campaign, RedemptionBatch, Reservation
 from perks.vouchers.services import voucher_redeem
-from tests.factories import PerkFactory, StaffFactory
+from tests.factories import HoldFactory, JoinedMemberFactory, PerkFactory, StaffFactory
 from tests.factories.vouchers import VoucherFactory
+from tests.support.billing import deposit_held, deposit_waived
 from tests.surfaces.api.conftest import BASE, assert_error
 
 Make = Callable[[Merchant], str]  # makes an object of the merchant, returns its id
@@ -53,12 +60,50 @@ def _batch(merchant: Merchant) -> str:
     return RedemptionBatch.objects.create(merchant=merchant, created_by="test").ref
 
 
+def _linked_member(merchant: Merchant) -> str:
+    member = JoinedMemberFactory.create()
+    link_start(member=member, merchant_ref=merchant.ref, merchant_name=merchant.name, how=LinkStart.SHARING)
+    return member.ref
+
+
+def _hold(merchant: Merchant) -> str:
+    member = Member.objects.get(ref=_linked_member(merchant))
+    return HoldFactory.create(member=member, merchant_ref=merchant.ref, merchant_name=merchant.name).ref
+
+
+def _event(merchant: Merchant) -> str:
+    """One of the merchant's score events, by its own id (the partner's, not a ref)."""
+    member = Member.objects.get(ref=_linked_member(merchant))
+    external_id = f"evt-{member.ref}"
+    score_events_record(
+        source=merchant.ref,
+        events=[ScoreEventInput(external_id, member.pk, "payment_missed", timezone.now())],
+    )
+    return external_id
+
+
+def _deposit(merchant: Merchant) -> str:
+    return deposit_waived(merchant).ref
+
+
+def _held_deposit(merchant: Merchant) -> str:
+    return deposit_held(merchant).ref
+
+
+def _disputed_event(merchant: Merchant) -> str:
+    external_id = _event(merchant)
+    event = ScoreEvent.objects.get(source=merchant.ref, external_id=external_id)
+    dispute_open(member=event.member, event_id=event.pk, reason="Not mine: I was abroad that month.")
+    return external_id
+
+
 @dataclass(frozen=True)
 class ObjectEndpoint:
     method: str
     path: str  # with {id} where the object's id goes
     make: Make
     body: dict[str, Any] | None = None
+    needs: tuple[str, ...] = ()  # fixtures the object needs (Stripe for a held deposit)
 
     def call(self, partner, object_id: str):
         path = self.path.format(id=object_id)
@@ -81,11 +126,25 @@ OBJECT_ENDPOINTS = [
     ObjectEndpoint("POST", "/redemptions/{id}/reversal", _redemption),
     ObjectEndpoint("GET", "/campaigns/{id}", _campaign),
     ObjectEndpoint("GET", "/redemption-batches/{id}", _batch),
+    ObjectEndpoint("GET", "/events/{id}", _event),
+    ObjectEndpoint("POST", "/events/{id}/confirmation", _disputed_event, {"evidence": "Signed slip DS-19."}),
+    ObjectEndpoint("GET", "/holds/{id}", _hold),
+    ObjectEndpoint("POST", "/holds/{id}/lift", _hold),
+    ObjectEndpoint("GET", "/deposits/{id}", _deposit),
+    ObjectEndpoint("POST", "/deposits/{id}/release", _held_deposit, needs=("stripe_on",)),
+    ObjectEndpoint("POST", "/deposits/{id}/capture", _held_deposit, {"amount": "1.00"}, ("stripe_on",)),
 ]
 LIST_ENDPOINTS = [
     ListEndpoint("/perks", _perk),
     ListEndpoint("/redemptions", _redemption),
+    ListEndpoint("/holds", _hold),
+    ListEndpoint("/deposits", _deposit),
 ]
+
+
+def _hold_body(member: str) -> dict[str, Any]:
+    expires_at = (timezone.now() + timedelta(days=30)).isoformat()
+    return {"member": member, "reason_code": "unpaid_balance", "detail": "Unpaid.", "expires_at": expires_at}
 
 
 def _body_endpoints() -> list[tuple[str, Make, Callable[[str], dict[str, Any]]]]:
@@ -95,6 +154,8 @@ def _body_endpoints() -> list[tuple[str, Make, Callable[[str], dict[str, Any]]]]
         ("/reservations", _voucher, lambda code: {"code": code}),
         ("/vouchers", _perk, lambda perk: {"perk": perk, "member": "mem_" + "0" * 20}),
         ("/campaigns", _perk, lambda perk: {"perk": perk, "audience": {"min_tier": "gold"}}),
+        ("/holds", _linked_member, _hold_body),
+        ("/deposits", _linked_member, lambda ref: {"member": ref, "amount": "10.00", "currency": "CNY"}),
     ]
 
 
@@ -126,7 +187,9 @@ def test_another_merchants_reservation_cannot_be_redeemed_with(partner, other_pa
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("endpoint", OBJECT_ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
-def test_another_merchants_object_is_not_found(endpoint, partner, other_partner):
+def test_another_merchants_object_is_not_found(endpoint, partner, other_partner, request):
+    for fixture in endpoint.needs:
+        request.getfixturevalue(fixture)
     theirs = endpoint.make(other_partner.merchant)
 
     assert_error(endpoint.call(partner, theirs), 404, "not_found")

@@ -11,6 +11,7 @@ from loyalty.members.services import member_pass_issue
 from surfaces.api.members import MemberInput
 from surfaces.api.views.base import PartnerView, parsed
 from tests.factories import JoinedMemberFactory
+from tests.support.links import linked
 from tests.surfaces.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +45,10 @@ def _urls(settings):
 
 
 @pytest.fixture
-def member():
-    return JoinedMemberFactory.create()
+def member(partner):
+    member = JoinedMemberFactory.create()
+    linked(member, partner.merchant)
+    return member
 
 
 def _lookups(member):

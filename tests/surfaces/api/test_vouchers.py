@@ -12,14 +12,18 @@ from perks.vouchers.codes import code_format
 from perks.vouchers.models import Reservation, ReservationStatus, Voucher, VoucherStatus
 from tests.factories import HoldFactory, JoinedMemberFactory, PerkFactory
 from tests.factories.vouchers import VoucherFactory
+from tests.support.links import linked
 from tests.surfaces.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def member():
-    return JoinedMemberFactory.create()
+def member(partner):
+    """A regular of the partner's (linked with it)."""
+    member = JoinedMemberFactory.create()
+    linked(member, partner.merchant)
+    return member
 
 
 @pytest.fixture

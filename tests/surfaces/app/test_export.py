@@ -5,12 +5,13 @@ import json
 import pytest
 from django.urls import reverse
 
-from loyalty.members.models import Dimension, LookupPurpose
+from loyalty.members.models import Dimension, LinkStart, LookupPurpose
 from loyalty.members.services import consent_set, member_lookup_record
 from loyalty.points.services import points_adjust
 from perks.vouchers.codes import code_format
 from perks.vouchers.services import voucher_claim
-from tests.factories import HoldFactory, JoinedMemberFactory, PerkFactory
+from tests.factories import HoldFactory, JoinedMemberFactory, MerchantFactory, PerkFactory
+from tests.support.links import linked, unlinked
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +65,24 @@ def test_nothing_about_another_member_is_in_it(client):
     assert other.ref not in json.dumps(data)
     assert data["holds"] == []
     assert data["points"] == {"balance": 0, "statement": []}
+
+
+def test_the_download_holds_every_link_with_merchants_and_only_the_members(client):
+    member, other = JoinedMemberFactory.create(), JoinedMemberFactory.create()
+    rental, hotel = MerchantFactory.create(name="Jade Road"), MerchantFactory.create(name="Lantern")
+    linked(member, rental, how=LinkStart.PASS)
+    unlinked(member, hotel)
+    linked(other, hotel)
+
+    _, data = _export(client, member)
+
+    assert [(link["merchant_name"], link["started_by"], link["ended_by"]) for link in data["links"]] == [
+        ("Jade Road", "pass", ""),
+        ("Lantern", "sharing", "member"),
+    ]
+    assert data["links"][0]["merchant_ref"] == rental.ref
+    assert data["links"][0]["ended_at"] is None
+    assert data["links"][1]["ended_at"] is not None
 
 
 def test_signed_out_visitors_cannot_download(client):

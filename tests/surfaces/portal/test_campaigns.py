@@ -9,6 +9,7 @@ from perks.vouchers.codes import code_format
 from perks.vouchers.models import Campaign, Voucher
 from tests.factories import MerchantFactory, PerkFactory, StaffFactory
 from tests.perks.vouchers.campaign_support import members_in
+from tests.support.links import linked
 
 pytestmark = pytest.mark.django_db
 
@@ -85,9 +86,10 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(client, s
     assert "4 issued, 0 skipped of 4 members" in page
 
 
-def test_the_codes_download_as_csv(client, staff):
+def test_the_codes_download_as_csv_naming_only_linked_members(client, staff):
     perk = PerkFactory.create(merchant=staff.merchant)
-    (member,) = members_in("gold", 1)
+    regular, stranger = members_in("gold", 2)
+    linked(regular, staff.merchant)
     campaign = started(staff, perk, min_tier="gold")
     for chunk_id in campaign_plan(campaign_id=campaign.pk):
         campaign_chunk_issue(chunk_id=chunk_id)
@@ -95,9 +97,16 @@ def test_the_codes_download_as_csv(client, staff):
     response = client.get(reverse("portal:campaign-codes", args=[staff.merchant.slug, campaign.ref]))
 
     assert response["Content-Type"] == "text/csv"
-    voucher = Voucher.objects.get(campaign=campaign)
+    mine, theirs = (Voucher.objects.get(campaign=campaign, member=m) for m in (regular, stranger))
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines() == ["code,member,status", f"{code_format(voucher.code)},{member.ref},issued"]
+    assert sorted(body.splitlines()) == sorted(
+        [
+            "code,member,status",
+            f"{code_format(mine.code)},{regular.ref},issued",
+            f"{code_format(theirs.code)},,issued",
+        ]
+    )
+    assert stranger.ref not in body
 
 
 def test_another_merchants_campaign_is_not_found(client, staff):

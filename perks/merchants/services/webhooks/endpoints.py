@@ -38,6 +38,12 @@ WEBHOOK_EVENT_TYPES = (
     "hold.appealed",
     "hold.resolved",
     "member.erased",
+    "deposit.held",
+    "deposit.released",
+    "deposit.captured",
+    "deposit.expired",
+    "merchant.billing_paused",
+    "merchant.billing_resumed",
 )
 MAX_ENDPOINTS = 16
 

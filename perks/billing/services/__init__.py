@@ -1,0 +1,77 @@
+"""The billing services: what the API, the portal, the app, the admin and the jobs call."""
+
+from perks.billing.services.cards import (
+    Card,
+    MerchantCards,
+    billing_card_on_file,
+    member_card_remove,
+    member_cards,
+)
+from perks.billing.services.deposits import (
+    deposit_capture,
+    deposit_create,
+    deposit_event_data,
+    deposit_refresh,
+    deposit_release,
+    deposits_due,
+    deposits_refresh,
+)
+from perks.billing.services.invoices import (
+    billing_account_set,
+    billing_card_save,
+    billing_card_setup,
+    billing_notice_send,
+    billing_pause,
+    billing_profile_create,
+    billing_resume,
+    billing_subscribe,
+    dunning_due,
+    invoice_pay,
+    invoice_refresh,
+    plan_price_create,
+    plan_price_update,
+    redemption_fee_set,
+)
+from perks.billing.services.runs import invoice_run, invoice_runs_due, period_bounds
+from perks.billing.services.stripe_events import (
+    stripe_event_apply,
+    stripe_event_receive,
+    stripe_event_replay,
+    stripe_events_apply_due,
+)
+
+__all__ = [
+    "Card",
+    "MerchantCards",
+    "billing_account_set",
+    "billing_card_on_file",
+    "billing_card_save",
+    "billing_card_setup",
+    "billing_notice_send",
+    "billing_pause",
+    "billing_profile_create",
+    "billing_resume",
+    "billing_subscribe",
+    "deposit_capture",
+    "deposit_create",
+    "deposit_event_data",
+    "deposit_refresh",
+    "deposit_release",
+    "deposits_due",
+    "deposits_refresh",
+    "dunning_due",
+    "invoice_pay",
+    "invoice_refresh",
+    "invoice_run",
+    "invoice_runs_due",
+    "member_card_remove",
+    "member_cards",
+    "period_bounds",
+    "plan_price_create",
+    "plan_price_update",
+    "redemption_fee_set",
+    "stripe_event_apply",
+    "stripe_event_receive",
+    "stripe_event_replay",
+    "stripe_events_apply_due",
+]
