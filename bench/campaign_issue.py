@@ -15,14 +15,7 @@ It runs in a database of its own (`<name>_bench`, dropped afterwards); members c
 """
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -32,7 +25,7 @@ from django.db.transaction import atomic
 
 from bench.result import BenchResult, stopwatch
 from bench.support.server import bench_database
-from config.celery import app
+from bench.support.worker import worker_process
 from demo.synthetic import synthetic_members_add
 from perks.catalog.models import PerkStatus, PerkType
 from perks.catalog.services import perk_create
@@ -73,7 +66,7 @@ def run(scale: str) -> BenchResult:
         synthetic_members_add(count=members, seed=11)
         merchant, owner, perk = _merchant()
         ours, floors = [], []
-        with _worker(database_url):
+        with worker_process(database_url, concurrency=CONCURRENCY):
             for _ in range(RUNS):
                 _clear()
                 with stopwatch() as watch:
@@ -124,46 +117,6 @@ def _merchant() -> tuple[Merchant, Any, Any]:
         status=PerkStatus.ACTIVE,
     )
     return merchant, owner, perk
-
-
-@contextmanager
-def _worker(database_url: str) -> Iterator[str]:
-    """A `celery worker` process on the bench database and a queue of this run's own."""
-    queue = f"perkline-bench-{uuid.uuid4().hex[:8]}"
-    node = f"{queue}@{socket.gethostname()}"
-    saved = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "CELERY_TASK_SOFT_TIME_LIMIT": "1200",
-        "CELERY_TASK_TIME_LIMIT": "1300",
-    }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", node]
-    command += ["--pool", "prefork", "--concurrency", str(CONCURRENCY), "--loglevel", "WARNING"]
-    command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
-    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603
-    try:
-        _wait_ready(node)
-        yield queue
-    finally:
-        process.send_signal(signal.SIGTERM)  # a warm shutdown: the pool's children finish first
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        app.conf.task_default_queue = saved
-
-
-def _wait_ready(node: str) -> None:
-    """Until the worker answers a ping (its pool is up), so start-up is not timed."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.control.ping(destination=[node], timeout=0.5):
-            return
-    raise RuntimeError(f"the bench worker {node} did not start")
 
 
 def _wait_done(campaign: Campaign) -> None:

@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,9 @@ class BenchResult:
     slowdown: float
     scale: dict[str, Any]
     notes: str
+    # Other figures the run measured, beside `value` (redeem_api: the whole, side effects
+    # drained as in production).
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def write(self) -> Path:
         out_dir = Path(settings.VAR_DIR) / "bench"

@@ -4,17 +4,15 @@ redemption (bench/redeem_api.py, bench/redeem_instructions.py)."""
 
 import json
 import random
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db.models import Count
 from django.utils import timezone
-from kombu import Queue
 
 from bench.support.partner import BenchPartner
-from config.celery import app as celery_app
+from bench.support.worker import bench_queue, queue_drop
 from loyalty.members.models import Member
 from loyalty.scoring.models import MemberStanding, Tier
 from perks.catalog.models import Perk
@@ -119,11 +117,8 @@ def side_effects_parked() -> Iterator[dict[str, str]]:
     """The environment for serving the app while the side-effect drains its redemptions
     wake wait in a queue of their own, unconsumed, dropped afterwards: a benchmark measures
     the redemption, not its drain."""
-    name = f"perkline-bench-{secrets.token_hex(4)}"
+    name = bench_queue()
     try:
         yield {"CELERY_TASK_DEFAULT_QUEUE": name}
     finally:
-        with celery_app.connection_for_write() as connection:
-            queue = Queue(name).bind(connection.default_channel)
-            queue.purge()
-            queue.delete()
+        queue_drop(name)

@@ -6,8 +6,17 @@ Services enqueue these, so each task imports what it calls inside (loyalty/core/
 from loyalty.core.tasks import task
 
 
+@task("merchants.webhook_endpoint_deliver")
+def webhook_endpoint_deliver(endpoint_id: int, delivery_ids: list[int]) -> int:
+    from perks.merchants.services.webhooks.delivery import webhook_endpoint_deliveries_attempt
+
+    return webhook_endpoint_deliveries_attempt(endpoint_id=endpoint_id, delivery_ids=delivery_ids)
+
+
 @task("merchants.webhook_deliver")
 def webhook_deliver(delivery_id: int) -> None:
+    """Nothing queues this one any more (deliveries go out by endpoint, above); it stays for
+    the messages a broker still holds from before, which must not be dropped."""
     from perks.merchants.services.webhooks.delivery import webhook_delivery_attempt
 
     webhook_delivery_attempt(delivery_id=delivery_id)

@@ -18,13 +18,21 @@ from typing import Any
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Value, When
 
-from loyalty.core.sql import Columns, Statement, database, instances, row_read
-from loyalty.members.models import Member
+from loyalty.core.sql import Columns, Statement, database, instances, prepared_cursor, row_read
+from loyalty.members.models import LookupPurpose, Member, MemberLookup
 from loyalty.scoring.models import MemberStanding, Tier
 from perks.catalog.models import Perk
 from perks.merchants.models import Merchant
 from perks.vouchers.codes import codes_generate
-from perks.vouchers.models import Campaign, Redemption, Voucher, VoucherSource, VoucherStatus
+from perks.vouchers.models import (
+    Campaign,
+    Redemption,
+    UsageKind,
+    UsageRecord,
+    Voucher,
+    VoucherSource,
+    VoucherStatus,
+)
 
 # What a use of a voucher reads beside it (its state, the perk's rules, the member's
 # standing for eligibility), joined into one query. The merchant is the caller's, already
@@ -231,3 +239,89 @@ def _rows(names: Sequence[str], types: Sequence[str], columns: Sequence[list[Any
         return f"unnest({arrays}) AS r({', '.join(names)})", list(columns)
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
     return f"(SELECT {picks} FROM json_each(%s)) AS r", [json.dumps(list(zip(*columns, strict=True)))]
+
+
+# The next `batch` redemptions whose side effects are due, oldest first, marked as
+# applied `now` and returned: what the drain takes, a batch a transaction. On PostgreSQL
+# (`{lock}`) rows another drain holds are skipped, so drains at once share the work.
+DUE_CLAIM = Statement(
+    f"WITH due AS MATERIALIZED (SELECT id FROM {Redemption._meta.db_table}"
+    " WHERE side_effects_at IS NULL ORDER BY id LIMIT %s{lock})"
+    f" UPDATE {Redemption._meta.db_table} SET side_effects_at = %s"
+    " WHERE id IN (SELECT id FROM due) RETURNING id",
+    replaces="perks.vouchers.sql:due_claim_orm",
+)
+
+
+def due_claim(*, batch: int, now: datetime) -> list[int]:
+    """Up to `batch` due redemptions, oldest first, marked applied `now` and locked until
+    the transaction ends; their ids, in order."""
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            DUE_CLAIM.sql.format(lock=lock), [batch, connection.ops.adapt_datetimefield_value(now)]
+        )
+        return sorted(int(pk) for (pk,) in cursor.fetchall())
+
+
+def due_claim_orm(*, batch: int, now: datetime) -> list[int]:
+    """What `due_claim` does, as the ORM locks, reads and marks them."""
+    due = list(
+        Redemption.objects.select_for_update(skip_locked=True)
+        .filter(side_effects_at=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    Redemption.objects.filter(pk__in=due).update(side_effects_at=now)
+    return due
+
+
+# The usage rows of a batch of redemptions (of `kind`: a redemption's +1, a reversal's -1),
+# `{rows}` their ids (`_rows`). A row already there is skipped, as the unique (redemption,
+# kind) says, and the redemptions really recorded now are returned: only they get the
+# rest of their side effects, so a batch applied again, or two at once, record once.
+USAGE_INSERT = Statement(
+    f"INSERT INTO {UsageRecord._meta.db_table} (merchant_id, redemption_id, kind, quantity, recorded_at)"
+    f" SELECT rd.merchant_id, rd.id, %s, %s, %s FROM {{rows}} JOIN {Redemption._meta.db_table} rd"
+    " ON rd.id = r.id"
+    " WHERE true"  # SQLite reads ON CONFLICT after a bare FROM as a join constraint
+    " ORDER BY rd.id"
+    " ON CONFLICT (redemption_id, kind) DO NOTHING RETURNING redemption_id",
+    replaces="perks.vouchers.services.side_effects:redemption_side_effects_apply",
+)
+
+
+def usage_insert(*, redemption_ids: Sequence[int], kind: str, now: datetime) -> list[int]:
+    """The usage row of `kind` for each of `redemption_ids` that has none; returns the
+    redemptions given one now."""
+    rows, row_params = _rows(("id",), ("bigint",), [list(redemption_ids)])
+    quantity = 1 if kind == UsageKind.REDEMPTION else -1
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            USAGE_INSERT.sql.format(rows=rows),
+            [kind, quantity, connection.ops.adapt_datetimefield_value(now), *row_params],
+        )
+        return [int(redemption_id) for (redemption_id,) in cursor.fetchall()]
+
+
+# The record of the merchant's look-up of each of a batch's members, as of the redemption
+# (`{rows}` the redemptions' ids): written out because building one ORM row a redemption
+# cost the drain more than the database spends inserting them all. The log has no unique
+# key: only redemptions that USAGE_INSERT recorded now are given, once.
+LOOKUPS_INSERT = Statement(
+    f"INSERT INTO {MemberLookup._meta.db_table}"
+    " (member_id, merchant_ref, merchant_name, purpose, looked_up_at)"
+    f" SELECT v.member_id, m.ref, m.name, %s, rd.created_at FROM {{rows}}"
+    f" JOIN {Redemption._meta.db_table} rd ON rd.id = r.id"
+    f" JOIN {Voucher._meta.db_table} v ON v.id = rd.voucher_id"
+    f" JOIN {Merchant._meta.db_table} m ON m.id = rd.merchant_id"
+    " ORDER BY rd.id",
+    replaces="perks.vouchers.services.side_effects:redemption_side_effects_apply",
+)
+
+
+def lookups_insert(*, redemption_ids: Sequence[int]) -> None:
+    """`member_lookup_record` (purpose: redemption) for each of `redemption_ids`."""
+    rows, row_params = _rows(("id",), ("bigint",), [list(redemption_ids)])
+    with prepared_cursor() as cursor:
+        cursor.execute(LOOKUPS_INSERT.sql.format(rows=rows), [LookupPurpose.REDEMPTION.value, *row_params])

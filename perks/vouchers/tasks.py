@@ -13,9 +13,9 @@ def redemption_side_effects_due() -> int:
 
 @task("vouchers.reversal_side_effects")
 def reversal_side_effects(reversal_id: int) -> bool:
-    from perks.vouchers.services.side_effects import reversal_side_effects_apply
+    from perks.vouchers.services.side_effects import reversals_side_effects_apply
 
-    return reversal_side_effects_apply(reversal_id=reversal_id)
+    return reversals_side_effects_apply(reversal_ids=[reversal_id]) == 1
 
 
 @task("vouchers.expire_due")

@@ -19,7 +19,16 @@ from perks.merchants.services import (
     webhook_emit,
     webhook_endpoint_create,
 )
-from perks.merchants.services.webhooks.delivery import DISPATCH_LEASE, RETRY_BASE, RETRY_CAP, retry_delay
+from perks.merchants.services.webhooks import delivery
+from perks.merchants.services.webhooks.delivery import (
+    DISPATCH_LEASE,
+    RETRY_BASE,
+    RETRY_CAP,
+    WebhookEventInput,
+    retry_delay,
+    webhook_endpoint_deliveries_attempt,
+    webhook_events_emit,
+)
 from tests.factories import MerchantFactory, StaffFactory
 from tests.support.races import race
 from tests.support.receiver import Receiver
@@ -263,3 +272,111 @@ def test_a_delivery_whose_message_was_lost_is_queued_again_after_the_dispatch_le
     assert webhook_deliveries_dispatch() == 0
     with time_machine.travel(timezone.now() + DISPATCH_LEASE + timedelta(seconds=1)):
         assert webhook_deliveries_dispatch() == 1
+
+
+# A batch of events goes out as one task an endpoint, still one POST an event.
+
+
+def emit_batch(created, count):
+    """`count` events at the endpoint's merchant, emitted as one batch; their deliveries."""
+    merchant = created.endpoint.merchant
+    webhook_events_emit(
+        type="voucher.redeemed", events=[WebhookEventInput(merchant.pk, {"n": n}) for n in range(count)]
+    )
+    return list(WebhookDelivery.objects.filter(endpoint=created.endpoint).order_by("pk"))
+
+
+@pytest.mark.django_db
+def test_an_endpoints_task_posts_each_event_on_its_own_signed_with_an_attempt_each():
+    with Receiver([200, 500, 200]).running() as receiver:
+        created = endpoint_for(receiver)
+        deliveries = emit_batch(created, 3)
+
+        made = webhook_endpoint_deliveries_attempt(
+            endpoint_id=created.endpoint.pk, delivery_ids=[d.pk for d in deliveries]
+        )
+
+    assert made == 3
+    bodies = [json.loads(r.body) for r in receiver.received]
+    assert [b["id"] for b in bodies] == [d.event.ref for d in deliveries]
+    assert [b["data"] for b in bodies] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert all(
+        verify_signature(r.headers["Perkline-Signature"], r.body, created.secret) for r in receiver.received
+    )
+    attempts = [list(WebhookAttempt.objects.filter(delivery=d)) for d in deliveries]
+    assert [[(a.number, a.outcome) for a in rows] for rows in attempts] == [
+        [(1, AttemptOutcome.SUCCEEDED)],
+        [(1, AttemptOutcome.FAILED)],
+        [(1, AttemptOutcome.SUCCEEDED)],
+    ]
+    failed = WebhookDelivery.objects.get(pk=deliveries[1].pk)
+    assert failed.status == DeliveryStatus.PENDING  # retried after its own backoff
+    finished_at = attempts[1][0].finished_at
+    assert finished_at is not None
+    assert failed.next_attempt_at - finished_at >= RETRY_BASE / 2
+    # Run again (a redelivered message): nothing is due, nothing is sent twice.
+    assert (
+        webhook_endpoint_deliveries_attempt(
+            endpoint_id=created.endpoint.pk, delivery_ids=[d.pk for d in deliveries]
+        )
+        == 0
+    )
+
+
+@pytest.mark.django_db
+def test_a_task_out_of_time_hands_the_rest_of_its_deliveries_to_another(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(delivery, "SEND_BUDGET_SECONDS", -1)
+    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+    with Receiver([200]).running() as receiver:
+        created = endpoint_for(receiver)
+        deliveries = emit_batch(created, 3)
+        before = timezone.now()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            made = webhook_endpoint_deliveries_attempt(
+                endpoint_id=created.endpoint.pk, delivery_ids=[d.pk for d in deliveries]
+            )
+
+    assert made == 1
+    assert len(receiver.received) == 1
+    rest = [d.pk for d in deliveries[1:]]
+    assert queued == [(created.endpoint.pk, rest)]
+    assert all(d.dispatched_at >= before for d in WebhookDelivery.objects.filter(pk__in=rest))
+
+
+@pytest.mark.django_db
+def test_the_sweeper_queues_one_task_an_endpoint(monkeypatch, django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+    with Receiver([200]).running() as receiver:
+        first = endpoint_for(receiver)
+        second = endpoint_for(receiver, merchant=first.endpoint.merchant)
+    deliveries = emit_batch(first, 2)
+    others = list(WebhookDelivery.objects.filter(endpoint=second.endpoint).order_by("pk"))
+
+    with (
+        time_machine.travel(timezone.now() + DISPATCH_LEASE + timedelta(seconds=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert webhook_deliveries_dispatch() == 4
+
+    assert sorted(queued) == sorted(
+        [(first.endpoint.pk, [d.pk for d in deliveries]), (second.endpoint.pk, [d.pk for d in others])]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_is_delivered_to_every_endpoint_by_a_real_worker(celery_worker):
+    with Receiver([200]).running() as first_receiver, Receiver([200]).running() as second_receiver:
+        first = endpoint_for(first_receiver)
+        endpoint_for(second_receiver, merchant=first.endpoint.merchant)
+        emit_batch(first, 5)
+
+        wait_until(lambda: WebhookDelivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 10)
+
+    for receiver in (first_receiver, second_receiver):
+        assert sorted(json.loads(r.body)["data"]["n"] for r in receiver.received) == list(range(5))
+    assert WebhookAttempt.objects.count() == 10

@@ -4,6 +4,7 @@ one's writes undone before the second runs."""
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -12,7 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from loyalty.members.models import Member
+from loyalty.members.models import LinkStart, Member
+from loyalty.members.services import LinkInput, links_start
 from loyalty.scoring.models import Tier
 from loyalty.scoring.selectors import audience
 from perks.catalog.models import Perk
@@ -21,17 +23,29 @@ from perks.vouchers.models import (
     Campaign,
     Redemption,
     RedemptionChannel,
+    RedemptionReversal,
     Voucher,
     VoucherSource,
     VoucherStatus,
 )
 from perks.vouchers.services.redemption import _use_take
+from perks.vouchers.services.side_effects import (
+    redemption_side_effects_apply,
+    redemptions_side_effects_apply,
+    reversal_side_effects_apply,
+    reversals_side_effects_apply,
+)
 from perks.vouchers.sql import (
+    DUE_CLAIM,
     ID_RANGES,
+    LOOKUPS_INSERT,
+    USAGE_INSERT,
     USE_TAKE,
     USE_TAKE_HELD,
     VOUCHER_FOR_USE,
     VOUCHERS_INSERT,
+    due_claim,
+    due_claim_orm,
     id_ranges,
     id_ranges_python,
     use_take_orm,
@@ -40,8 +54,9 @@ from perks.vouchers.sql import (
     vouchers_insert,
     vouchers_insert_orm,
 )
-from tests.factories import MemberFactory, MerchantFactory, PerkFactory, VoucherFactory
+from tests.factories import JoinedMemberFactory, MemberFactory, MerchantFactory, PerkFactory, VoucherFactory
 from tests.perks.vouchers.campaign_support import members_in
+from tests.perks.vouchers.side_effects_support import shop, side_effect_rows
 from tests.support.sql import executed, ran
 
 pytestmark = pytest.mark.django_db
@@ -259,3 +274,91 @@ def test_a_chunk_of_vouchers_goes_in_as_one_insert_per_member_would():
     assert sorted(inserted) == [members[0], *members[2:]]
     issued = [row for row in found if row is not None and row["member_id"] != members[1]]
     assert [(row["issued_at"], row["expires_at"]) for row in issued] == [(now, perk.valid_until)] * 3
+
+
+# DUE_CLAIM: the drain's next batch, taken and marked, against the ORM's lock, read and update.
+
+
+def test_the_next_batch_is_claimed_as_the_orm_claims_it():
+    redemptions = side_effects_cases()  # the second one was applied before
+    now = timezone.now()
+
+    def claimed() -> list[tuple[int, Any]]:
+        return list(Redemption.objects.order_by("pk").values_list("pk", "side_effects_at"))
+
+    for batch in (1, 3, 100):
+        with executed() as texts:
+            written_out = undone(partial(due_claim, batch=batch, now=now), claimed)
+        assert ran(DUE_CLAIM, texts)
+        assert written_out == undone(partial(due_claim_orm, batch=batch, now=now), claimed)
+    ids, _ = written_out
+    assert ids == [r.pk for r in redemptions if r.pk != redemptions[1].pk]
+
+
+# USAGE_INSERT, LOOKUPS_INSERT: the side effects of a batch of redemptions (and of reversals) set-based,
+# against the one-at-a-time ORM path, on the same redemptions.
+
+
+def side_effects_cases() -> list[Redemption]:
+    """Redemptions at shops with 0 to 3 endpoints: one member several times at one shop (one
+    link), a member already linked by their pass, one with a location and a purchase, and
+    one whose side effects were applied before (nothing more is written for it)."""
+    shops = [shop(endpoints) for endpoints in (0, 1, 2, 3)]
+    with_location = shop(1, location="XTD")
+    regular, linked, other = (JoinedMemberFactory.create() for _ in range(3))
+    links_start(
+        links=[LinkInput(linked.pk, shops[2].merchant.ref, shops[2].merchant.name)], how=LinkStart.PASS
+    )
+    redemptions = [
+        shops[0].redeem(regular),
+        shops[1].redeem(regular),
+        shops[1].redeem(regular),
+        shops[2].redeem(linked),
+        shops[3].redeem(other),
+        shops[3].redeem(regular),
+        with_location.redeem(other, location_code="XTD", amount="42.5", currency="CNY"),
+    ]
+    redemption_side_effects_apply(redemption_id=redemptions[1].pk)
+    return redemptions
+
+
+def test_a_batch_of_side_effects_writes_what_one_redemption_at_a_time_writes():
+    ids = [r.pk for r in side_effects_cases()]
+
+    with executed() as texts:
+        set_based = undone(lambda: redemptions_side_effects_apply(redemption_ids=ids), side_effect_rows)
+    assert ran(USAGE_INSERT, texts)
+    assert ran(LOOKUPS_INSERT, texts)
+    one_by_one = undone(
+        lambda: sum(redemption_side_effects_apply(redemption_id=pk) for pk in ids), side_effect_rows
+    )
+
+    assert set_based == one_by_one
+    recorded, rows = set_based
+    assert recorded == len(ids) - 1
+    assert not rows["due"]
+    # One a subscribed endpoint, the one applied before included.
+    assert len(rows["deliveries"]) == 0 + 1 + 1 + 2 + 3 + 3 + 1
+
+
+def test_a_batch_of_reversals_writes_what_one_at_a_time_writes():
+    redemptions = side_effects_cases()
+    redemptions_side_effects_apply(redemption_ids=[r.pk for r in redemptions])
+    reversals = [
+        RedemptionReversal.objects.create(redemption=r, reason=f"Refund {i}", actor="key:test")
+        for i, r in enumerate(redemptions[2:])
+    ]
+    reversal_side_effects_apply(reversal_id=reversals[0].pk)  # applied before: nothing more
+    ids = [r.pk for r in reversals]
+
+    with executed() as texts:
+        set_based = undone(lambda: reversals_side_effects_apply(reversal_ids=ids), side_effect_rows)
+    assert ran(USAGE_INSERT, texts)
+    one_by_one = undone(
+        lambda: sum(reversal_side_effects_apply(reversal_id=pk) for pk in ids), side_effect_rows
+    )
+
+    assert set_based == one_by_one
+    recorded, rows = set_based
+    assert recorded == len(ids) - 1
+    assert [kind for _, kind, *_ in rows["usage"]].count("reversal") == len(ids)

@@ -14,6 +14,13 @@ completed once with what came back, so:
 The partner sees at-least-once delivery: after a crash an event may arrive twice, with
 the same `id`, which is what receivers deduplicate on.
 
+Deliveries are queued one task an endpoint, not one a delivery: the task sends that
+endpoint's deliveries one after the other, each its own signed POST of one event (the
+contract: docs/integration.md) with its own attempts, over one kept-alive session. A job
+emitting batch after batch (`webhook_events_emit` inside `webhook_sends_gathered`) queues
+them every few seconds instead of at each commit, since a task's publish costs more than
+the rows it is about.
+
 This module holds that life of an event: emitting it, the attempts and their
 bookkeeping, the dispatch sweep, backoff and retries, and the signed body sent. Which
 endpoints exist and what they subscribe to is endpoints.py's; the HTTP request itself
@@ -25,9 +32,13 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -52,7 +63,8 @@ from perks.merchants.permissions import Permission
 from perks.merchants.services.access import Actor, actor_require, audit_record
 from perks.merchants.services.webhooks.endpoints import WEBHOOK_EVENT_TYPES
 from perks.merchants.services.webhooks.sender import public_session, refusal_in
-from perks.merchants.tasks import webhook_deliver
+from perks.merchants.sql import deliveries_insert, events_insert
+from perks.merchants.tasks import webhook_endpoint_deliver
 
 SIGNATURE_HEADER = "Perkline-Signature"
 
@@ -64,12 +76,18 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=4)
 DISPATCH_BATCH = 1000
 EXCERPT_BYTES = 500
+# How long one task sends to an endpoint before it hands the rest of its deliveries to a
+# task of their own, well inside the task time limit (settings) even when every request
+# of the batch runs to its timeouts.
+SEND_BUDGET_SECONDS = 60
+# How often a job emitting batch after batch queues the sends of what it has committed
+# (webhook_sends_gathered).
+SEND_GATHER_SECONDS = 5.0
 
 
 def webhook_emit(*, merchant: Merchant, type: str, data: Mapping[str, Any]) -> WebhookEvent:
     """Record `type` happening at `merchant`, in the caller's transaction; sent after commit."""
-    if type not in WEBHOOK_EVENT_TYPES:
-        raise Invalid(f"Unknown webhook event type {type!r}.", param="type")
+    _type_require(type)
     with transaction.atomic():
         event = WebhookEvent.objects.create(merchant=merchant, type=type, data=dict(data))
         subscribed = [
@@ -80,22 +98,84 @@ def webhook_emit(*, merchant: Merchant, type: str, data: Mapping[str, Any]) -> W
         deliveries = WebhookDelivery.objects.bulk_create(
             [WebhookDelivery(event=event, endpoint=endpoint) for endpoint in subscribed]
         )
-        for delivery in deliveries:
-            webhook_deliver.delay_on_commit(delivery.pk)
+        _deliveries_send_on_commit((delivery.pk, delivery.endpoint_id) for delivery in deliveries)
     return event
 
 
-def webhook_delivery_attempt(*, delivery_id: int) -> WebhookAttempt | None:
-    """Make the next attempt of a due delivery; None when it is not due (or is done)."""
+@dataclass(frozen=True)
+class WebhookEventInput:
+    merchant_id: int
+    data: Mapping[str, Any]
+
+
+def webhook_events_emit(
+    *, type: str, events: Sequence[WebhookEventInput], now: datetime | None = None
+) -> int:
+    """`webhook_emit` for a batch of events of one `type` (created `now`), set-based: the
+    events in one statement, each merchant's subscriptions read once, the deliveries in one
+    statement, and after commit one task for each endpoint with its deliveries of the
+    batch. The number of deliveries."""
+    _type_require(type)
+    if not events:
+        return 0
+    now = now or timezone.now()
+    # No savepoint: a batch fails or succeeds with the caller's transaction as a whole.
+    with transaction.atomic(savepoint=False):
+        inserted = events_insert(
+            type=type,
+            merchant_ids=[event.merchant_id for event in events],
+            data=[event.data for event in events],
+            now=now,
+        )
+        subscribed = _subscribed_endpoints({merchant_id for _, merchant_id in inserted}, type)
+        deliveries = deliveries_insert(
+            pairs=[
+                (event_id, endpoint_id)
+                for event_id, merchant_id in inserted
+                for endpoint_id in subscribed.get(merchant_id, ())
+            ],
+            now=now,
+        )
+        _deliveries_send_on_commit(deliveries)
+    return len(deliveries)
+
+
+def webhook_delivery_attempt(
+    *, delivery_id: int, session: requests.Session | None = None
+) -> WebhookAttempt | None:
+    """Make the next attempt of a due delivery (through `session`, a `public_session()`,
+    when given); None when it is not due (or is done)."""
     started = _attempt_start(delivery_id)
     if started is None:
         return None
     attempt, delivery = started
     body = webhook_body(delivery.event)
-    result = _post(delivery.endpoint, body)
+    if session is not None:
+        result = _post(session, delivery.endpoint, body)
+    else:
+        with public_session() as own:
+            result = _post(own, delivery.endpoint, body)
     _attempt_finish(attempt, delivery, result)
     attempt.refresh_from_db()
     return attempt
+
+
+def webhook_endpoint_deliveries_attempt(*, endpoint_id: int, delivery_ids: Sequence[int]) -> int:
+    """Attempt, one after the other, each of these deliveries to one endpoint that is due:
+    one event a POST, signed, with its own attempt rows, backoff and retries, exactly as
+    `webhook_delivery_attempt`; they share one session, so its connections are kept alive
+    from one to the next. After SEND_BUDGET_SECONDS the rest go to a task of their own.
+    The number of attempts made."""
+    started = time.monotonic()
+    made = 0
+    with public_session() as session:
+        for index, delivery_id in enumerate(delivery_ids):
+            if index and time.monotonic() - started > SEND_BUDGET_SECONDS:
+                _deliveries_hand_on(endpoint_id, delivery_ids[index:])
+                break
+            if webhook_delivery_attempt(delivery_id=delivery_id, session=session) is not None:
+                made += 1
+    return made
 
 
 def webhook_deliveries_dispatch() -> int:
@@ -105,16 +185,15 @@ def webhook_deliveries_dispatch() -> int:
         Q(dispatched_at__lt=F("next_attempt_at")) | Q(dispatched_at__lte=now - DISPATCH_LEASE)
     )
     with transaction.atomic():
-        ids = list(
+        deliveries = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True)
             .filter(due)
             .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:DISPATCH_BATCH]
+            .values_list("pk", "endpoint_id")[:DISPATCH_BATCH]
         )
-        WebhookDelivery.objects.filter(pk__in=ids).update(dispatched_at=now)
-        for delivery_id in ids:
-            webhook_deliver.delay_on_commit(delivery_id)
-    return len(ids)
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in deliveries]).update(dispatched_at=now)
+        _deliveries_send_on_commit(deliveries)
+    return len(deliveries)
 
 
 def webhook_delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
@@ -137,7 +216,7 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> Webhoo
             action="webhook_delivery.retried",
             target=delivery.ref,
         )
-        webhook_deliver.delay_on_commit(delivery.pk)
+        _deliveries_send_on_commit([(delivery.pk, delivery.endpoint_id)])
     delivery.refresh_from_db()
     return delivery
 
@@ -164,6 +243,85 @@ def retry_delay(attempt_number: int) -> timedelta:
     ceiling = min(RETRY_BASE * 2 ** (attempt_number - 1), RETRY_CAP)
     half = ceiling / 2
     return half + timedelta(milliseconds=secrets.randbelow(int(half.total_seconds() * 1000) + 1))
+
+
+def _type_require(type: str) -> None:
+    if type not in WEBHOOK_EVENT_TYPES:
+        raise Invalid(f"Unknown webhook event type {type!r}.", param="type")
+
+
+def _subscribed_endpoints(merchant_ids: Iterable[int], type: str) -> dict[int, list[int]]:
+    """The active endpoints of each of these merchants that subscribe to `type`, in one query."""
+    subscribed: dict[int, list[int]] = defaultdict(list)
+    endpoints = WebhookEndpoint.objects.filter(merchant_id__in=merchant_ids, is_active=True).order_by("pk")
+    for endpoint_id, merchant_id, event_types in endpoints.values_list("pk", "merchant_id", "event_types"):
+        if type in event_types:
+            subscribed[merchant_id].append(endpoint_id)
+    return subscribed
+
+
+class _Sends:
+    """Deliveries committed and not yet queued, by endpoint, queued one task an endpoint
+    every `every` seconds at most."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.pending: dict[int, list[int]] = defaultdict(list)
+        self.sent_at = time.monotonic()
+
+    def add(self, deliveries: Iterable[tuple[int, int]]) -> None:
+        for delivery_id, endpoint_id in deliveries:
+            self.pending[endpoint_id].append(delivery_id)
+        if time.monotonic() - self.sent_at >= self.every:
+            self.send()
+
+    def send(self) -> None:
+        pending, self.pending, self.sent_at = self.pending, defaultdict(list), time.monotonic()
+        for endpoint_id, delivery_ids in pending.items():
+            webhook_endpoint_deliver.delay(endpoint_id, sorted(delivery_ids))
+
+
+_gathered: ContextVar[_Sends | None] = ContextVar("webhook_sends_gathered", default=None)
+
+
+@contextmanager
+def webhook_sends_gathered(*, every: float | None = None) -> Iterator[None]:
+    """Within the block (a job committing batch after batch of events), the deliveries each
+    commit adds are queued one task an endpoint every `every` seconds (by default
+    SEND_GATHER_SECONDS) and when the block
+    ends, instead of at each commit: publishing a task costs the job as much CPU as tens of
+    the rows it writes. A delivery whose task was never queued (the process died) is
+    queued by the dispatch sweep once its DISPATCH_LEASE has passed."""
+    sends = _Sends(SEND_GATHER_SECONDS if every is None else every)
+    token = _gathered.set(sends)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+        sends.send()
+
+
+def _deliveries_send_on_commit(deliveries: Iterable[tuple[int, int]]) -> None:
+    """After commit, one task for each endpoint among these (delivery id, endpoint id), or
+    into the sends being gathered (`webhook_sends_gathered`)."""
+    gathered = _gathered.get()
+    if gathered is not None:
+        transaction.on_commit(partial(gathered.add, list(deliveries)))
+        return
+    by_endpoint: dict[int, list[int]] = defaultdict(list)
+    for delivery_id, endpoint_id in deliveries:
+        by_endpoint[endpoint_id].append(delivery_id)
+    for endpoint_id, delivery_ids in by_endpoint.items():
+        webhook_endpoint_deliver.delay_on_commit(endpoint_id, sorted(delivery_ids))
+
+
+def _deliveries_hand_on(endpoint_id: int, delivery_ids: Sequence[int]) -> None:
+    """Queue what a task had no time left for, as dispatched now, so the sweep leaves it."""
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
+            dispatched_at=timezone.now()
+        )
+        webhook_endpoint_deliver.delay_on_commit(endpoint_id, list(delivery_ids))
 
 
 @dataclass(frozen=True)
@@ -233,7 +391,7 @@ def _close(delivery_id: int, status: str, now: datetime) -> None:
     )
 
 
-def _post(endpoint: WebhookEndpoint, body: bytes) -> _Result:
+def _post(session: requests.Session, endpoint: WebhookEndpoint, body: bytes) -> _Result:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Perkline-Webhooks/1.0",
@@ -241,17 +399,14 @@ def _post(endpoint: WebhookEndpoint, body: bytes) -> _Result:
     }
     started = time.perf_counter()
     try:
-        with (
-            public_session() as session,
-            session.post(
-                endpoint.url,
-                data=body,
-                headers=headers,
-                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
-                allow_redirects=False,
-                stream=True,
-            ) as response,
-        ):
+        with session.post(
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
+            allow_redirects=False,
+            stream=True,
+        ) as response:
             latency_ms = _ms_since(started)
             excerpt = response.raw.read(EXCERPT_BYTES, decode_content=True).decode("utf-8", "replace")
     except requests.RequestException as exc:
