@@ -37,6 +37,9 @@ def purge_queue() -> int:
 
 @contextmanager
 def running_worker(*, concurrency: int = 1) -> Iterator[None]:
+    """A worker for the block. Messages earlier tests of this process left behind (their
+    rows rolled back since) are dropped first, so the worker spends the test on its own."""
+    purge_queue()
     with start_worker(
         app,
         pool="threads",
