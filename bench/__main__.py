@@ -44,6 +44,8 @@ def main() -> int:
             f"{name}: {result.value:.4g} {result.unit}, floor {result.floor:.4g}, "
             f"slowdown {result.slowdown:.2f} ({args.scale}) -> {path}"
         )
+        for figure, value in result.figures.items():
+            print(f"  {figure}: {value}")
     return 0
 
 

@@ -167,7 +167,8 @@ def _redemptions_apply(redemption_ids: Sequence[int], now: datetime) -> int:
         ]
     )
     # In the order of the unique key, so that two drains starting the same links wait
-    # for each other instead of deadlocking.
+    # for each other instead of deadlocking. One moment for the batch (links_start takes
+    # one): when the link comes to exist, as the one-at-a-time path has it.
     links = {(row.merchant_ref, row.member_id): row.merchant_name for row in rows}
     links_start(
         links=[LinkInput(member_id, ref, name) for (ref, member_id), name in sorted(links.items())],

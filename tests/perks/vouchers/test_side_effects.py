@@ -214,6 +214,21 @@ def test_sends_gathered_for_no_time_go_out_after_each_batch_one_task_an_endpoint
     )
 
 
+@pytest.mark.django_db
+def test_a_drain_inside_a_callers_transaction_sends_once_that_commits(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    redemptions_at_shops(per_shop=2)
+    queued = []
+    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        redemption_side_effects_due()
+        assert queued == []  # nothing goes out before the caller commits
+
+    assert sorted(queued) == sorted(deliveries_by_endpoint().items())
+
+
 CRASH_POINTS = [
     pytest.param(side_effects, "due_claim", id="after-the-claim"),
     pytest.param(side_effects, "usage_insert", id="after-the-usage-rows"),

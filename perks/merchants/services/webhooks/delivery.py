@@ -268,11 +268,13 @@ class _Sends:
         self.every = every
         self.pending: dict[int, list[int]] = defaultdict(list)
         self.sent_at = time.monotonic()
+        self.closed = False
 
     def add(self, deliveries: Iterable[tuple[int, int]]) -> None:
         for delivery_id, endpoint_id in deliveries:
             self.pending[endpoint_id].append(delivery_id)
-        if time.monotonic() - self.sent_at >= self.every:
+        # Closed: an outer transaction committed after the job's block ended.
+        if self.closed or time.monotonic() - self.sent_at >= self.every:
             self.send()
 
     def send(self) -> None:
@@ -298,6 +300,7 @@ def webhook_sends_gathered(*, every: float | None = None) -> Iterator[None]:
         yield
     finally:
         _gathered.reset(token)
+        sends.closed = True
         sends.send()
 
 
