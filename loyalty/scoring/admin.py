@@ -137,7 +137,17 @@ class HoldAdmin(ReadOnlyAdmin):
     list_select_related = ["member"]
 
 
-class AppealDecisionForm(forms.ModelForm):
+class DecisionForm(forms.ModelForm):
+    """An operator's decision, which always says why."""
+
+    def clean_decision_note(self) -> str:
+        note: str = self.cleaned_data["decision_note"].strip()
+        if not note:
+            raise forms.ValidationError("Say why: the member and the merchant read it.")
+        return note
+
+
+class AppealDecisionForm(DecisionForm):
     decision = forms.ChoiceField(
         choices=[("uphold", "Uphold: lift the hold"), ("reject", "Reject: the hold stays")],
         widget=forms.RadioSelect,
@@ -146,12 +156,6 @@ class AppealDecisionForm(forms.ModelForm):
     class Meta:
         model = HoldAppeal
         fields = ["decision", "decision_note"]
-
-    def clean_decision_note(self) -> str:
-        note: str = self.cleaned_data["decision_note"].strip()
-        if not note:
-            raise forms.ValidationError("Say why: the member and the merchant read it.")
-        return note
 
 
 class AppealQueue(admin.SimpleListFilter):
@@ -253,7 +257,7 @@ class DisputeChangeInline(ReadOnlyInline):
     fields = ["at", "status", "actor", "note"]
 
 
-class DisputeDecisionForm(forms.ModelForm):
+class DisputeDecisionForm(DecisionForm):
     decision = forms.ChoiceField(
         choices=[
             ("overturn", "Overturn: the event is removed"),
@@ -265,12 +269,6 @@ class DisputeDecisionForm(forms.ModelForm):
     class Meta:
         model = Dispute
         fields = ["decision", "decision_note"]
-
-    def clean_decision_note(self) -> str:
-        note: str = self.cleaned_data["decision_note"].strip()
-        if not note:
-            raise forms.ValidationError("Say why: the member and the merchant read it.")
-        return note
 
 
 class DisputeQueue(admin.SimpleListFilter):
