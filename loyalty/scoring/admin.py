@@ -147,6 +147,39 @@ class DecisionForm(forms.ModelForm):
         return note
 
 
+class DecisionAdmin(admin.ModelAdmin):
+    """A queue of requests an operator decides through the domain's service, once, saying
+    why; nothing is added or deleted here."""
+
+    def is_decided(self, obj: Any) -> bool:
+        raise NotImplementedError
+
+    def decide(self, obj: Any, operator: Any, upheld: bool, note: str) -> None:
+        raise NotImplementedError
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is not None and self.is_decided(obj):
+            return [*self.readonly_fields, "decision_note"]
+        return list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        try:
+            self.decide(
+                obj,
+                request.user,
+                form.cleaned_data["decision"] == "uphold",
+                form.cleaned_data["decision_note"],
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AppealDecisionForm(DecisionForm):
     decision = forms.ChoiceField(
         choices=[("uphold", "Uphold: lift the hold"), ("reject", "Reject: the hold stays")],
@@ -189,7 +222,7 @@ class AppealQueue(admin.SimpleListFilter):
 
 
 @admin.register(HoldAppeal)
-class HoldAppealAdmin(admin.ModelAdmin):
+class HoldAppealAdmin(DecisionAdmin):
     """The appeals queue: open appeals first, oldest first; deciding one lifts or keeps the hold."""
 
     form = AppealDecisionForm
@@ -225,31 +258,15 @@ class HoldAppealAdmin(admin.ModelAdmin):
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
     def get_fields(self, request: HttpRequest, obj: HoldAppeal | None = None) -> Any:
-        decided = obj is not None and obj.status != AppealStatus.OPEN
+        decided = obj is not None and self.is_decided(obj)
         tail = ["decision_note"] if decided else ["decision", "decision_note"]
         return ["hold_details", "text", "filed_at", "status", "decided_at", "decided_by", *tail]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: HoldAppeal | None = None) -> list[str]:
-        if obj is not None and obj.status != AppealStatus.OPEN:
-            return [*self.readonly_fields, "decision_note"]
-        return list(self.readonly_fields)
+    def is_decided(self, obj: HoldAppeal) -> bool:
+        return obj.status != AppealStatus.OPEN
 
-    def save_model(self, request: HttpRequest, obj: HoldAppeal, form: Any, change: bool) -> None:
-        try:
-            hold_appeal_decide(
-                appeal=obj,
-                operator=request.user,  # type: ignore[arg-type]
-                upheld=form.cleaned_data["decision"] == "uphold",
-                note=form.cleaned_data["decision_note"],
-            )
-        except DomainError as error:
-            messages.error(request, error.message)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def decide(self, obj: HoldAppeal, operator: Any, upheld: bool, note: str) -> None:
+        hold_appeal_decide(appeal=obj, operator=operator, upheld=upheld, note=note)
 
 
 class DisputeChangeInline(ReadOnlyInline):
@@ -304,7 +321,7 @@ class DisputeQueue(admin.SimpleListFilter):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(DecisionAdmin):
     """The disputes queue: events their merchant stood by, oldest due first. Upholding one
     makes it count again; overturning removes it. Unresolved by its due time, it lapses."""
 
@@ -343,31 +360,15 @@ class DisputeAdmin(admin.ModelAdmin):
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
     def get_fields(self, request: HttpRequest, obj: Dispute | None = None) -> Any:
-        decided = obj is not None and obj.status not in (DisputeStatus.OPEN, DisputeStatus.CONFIRMED)
+        decided = obj is not None and self.is_decided(obj)
         tail = ["decision_note"] if decided else ["decision", "decision_note"]
         return [*self.readonly_fields, *tail]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Dispute | None = None) -> list[str]:
-        if obj is not None and obj.status not in (DisputeStatus.OPEN, DisputeStatus.CONFIRMED):
-            return [*self.readonly_fields, "decision_note"]
-        return list(self.readonly_fields)
+    def is_decided(self, obj: Dispute) -> bool:
+        return obj.status not in (DisputeStatus.OPEN, DisputeStatus.CONFIRMED)
 
-    def save_model(self, request: HttpRequest, obj: Dispute, form: Any, change: bool) -> None:
-        try:
-            dispute_decide(
-                dispute=obj,
-                operator=request.user,  # type: ignore[arg-type]
-                upheld=form.cleaned_data["decision"] == "uphold",
-                note=form.cleaned_data["decision_note"],
-            )
-        except DomainError as error:
-            messages.error(request, error.message)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def decide(self, obj: Dispute, operator: Any, upheld: bool, note: str) -> None:
+        dispute_decide(dispute=obj, operator=operator, upheld=upheld, note=note)
 
 
 def standing_summary(member: Member) -> SafeString:
