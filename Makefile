@@ -8,13 +8,13 @@ PORT ?= 8000
 NAME ?=
 SCALE ?= quick
 
-.PHONY: demo test lint format bench messages venv clean
+.PHONY: demo test lint format bench messages venv clean lock
 
 venv: $(INSTALLED)
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@touch $@
 
 demo: export DEBUG ?= 1
@@ -53,6 +53,15 @@ bench: $(INSTALLED)
 messages: $(INSTALLED)
 	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench
 	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+
+# Recompile the pinned, hashed requirement files from the .in files (needs PyPI).
+# Versions already pinned stay put; `make lock LOCK_ARGS=--upgrade` moves them all.
+lock: $(INSTALLED)
+	for f in requirements requirements-dev; do \
+	  CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	    --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	    $(LOCK_ARGS) -o $$f.txt $$f.in || exit 1; \
+	done
 
 clean:
 	rm -rf var/ $(VENV)
