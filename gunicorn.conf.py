@@ -15,3 +15,5 @@ workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
 worker_class = "gthread"
 threads = 4
 keepalive = 60
+# Access lines (with --access-logfile) mask voucher codes and drop credentials.
+logger_class = "loyalty.core.accesslog.MaskedAccessLogger"

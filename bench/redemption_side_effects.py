@@ -163,7 +163,7 @@ def _shops(count: int) -> list[Shop]:
 
 def _redemptions_due(shops: list[Shop], members: list[int], count: int) -> None:
     """`count` single-use vouchers, each used once by a redemption still due, bulk inserted."""
-    rng = random.Random(18)
+    rng = random.Random(18)  # nosec B311  # seeded for repeatable benchmark data, not for secrets
     now = timezone.now()
     picks = [(rng.choice(shops), rng.choice(members)) for _ in range(count)]
     vouchers = Voucher.objects.bulk_create(
@@ -229,7 +229,7 @@ def _written() -> dict[str, bytes | list[tuple[Any, ...]]]:
                 with cursor.cursor.copy(f"COPY {table} ({columns}) TO STDOUT") as copy:
                     found[table] = b"".join(bytes(chunk) for chunk in copy)
             else:
-                cursor.execute(f"SELECT {columns} FROM {table}")
+                cursor.execute(f"SELECT {columns} FROM {table}")  # nosec B608  # the benchmark's own tables; values are bound parameters
                 found[table] = cursor.fetchall()
     return found
 
@@ -247,10 +247,10 @@ def _floor(written: dict[str, bytes | list[tuple[Any, ...]]]) -> tuple[float, fl
                     copy.write(rows)
             else:
                 marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # nosec B608  # the benchmark's own tables; values are bound parameters
         inserts = time.perf_counter() - started
         cursor.execute(
-            f"UPDATE {Redemption._meta.db_table} SET side_effects_at = %s WHERE side_effects_at IS NULL",
+            f"UPDATE {Redemption._meta.db_table} SET side_effects_at = %s WHERE side_effects_at IS NULL",  # nosec B608  # the benchmark's own tables; values are bound parameters
             [connection.ops.adapt_datetimefield_value(timezone.now())],
         )
     return watch.seconds, inserts
@@ -265,6 +265,6 @@ def _reset() -> None:
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
         else:
             for table in tables:
-                cursor.execute(f"DELETE FROM {table}")
-        cursor.execute(f"UPDATE {Redemption._meta.db_table} SET side_effects_at = NULL")
+                cursor.execute(f"DELETE FROM {table}")  # nosec B608  # the benchmark's own tables; values are bound parameters
+        cursor.execute(f"UPDATE {Redemption._meta.db_table} SET side_effects_at = NULL")  # nosec B608  # the benchmark's own tables; values are bound parameters
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")

@@ -105,7 +105,7 @@ def _load_events_postgres(
 ) -> None:
     cursor.execute("SELECT setseed(0.7)")
     cursor.execute(
-        "CREATE TEMPORARY TABLE bench_kind AS SELECT * FROM (VALUES "
+        "CREATE TEMPORARY TABLE bench_kind AS SELECT * FROM (VALUES "  # nosec B608  # the benchmark's own tables; values are bound parameters
         + ", ".join(["(%s, %s, %s, %s)"] * len(kinds))
         + ") AS k(position, code, dimension, impact)",
         [value for position, kind in enumerate(kinds) for value in (position, *kind)],
@@ -139,7 +139,7 @@ def _load_events_postgres(
 def _load_events_python(
     cursor: Any, events: int, low: int, high: int, kinds: list[Any], now: datetime
 ) -> None:
-    rng = random.Random(7)
+    rng = random.Random(7)  # nosec B311  # seeded for repeatable benchmark data, not for secrets
     today = epoch_day(now)
     rows = []
     for n in range(events):
@@ -177,7 +177,8 @@ def _floor(now: datetime) -> None:
     totals = ", ".join(f"SUM({rule.dimension})" for rule in ENGINE.rules)
     with sql.batch_session(), connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COUNT(*), {totals} FROM ({sql.decayed_sums_sql()}) sums", {"asof": epoch_day(now)}
+            f"SELECT COUNT(*), {totals} FROM ({sql.decayed_sums_sql()}) sums",  # nosec B608  # the benchmark's own tables; values are bound parameters
+            {"asof": epoch_day(now)},
         )
         cursor.fetchall()
 

@@ -21,13 +21,21 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "members-purge-passes": {"task": "members.purge_passes", "schedule": crontab(hour=4, minute=15)},
     # Erasure requests whose days to cancel have passed: carried out within the hour.
     "members-erase-due": {"task": "members.erase_due", "schedule": crontab(minute=40)},
-    # Redemptions whose side effects are still due after a crash lost their wake-up.
+    # Redemptions whose side effects are still due after a crash or a broker that was down
+    # lost their wake-up; reversals whose task was never queued, the same way.
     "vouchers-redemption-side-effects-due": {
         "task": "vouchers.redemption_side_effects_due",
         "schedule": 60.0,
     },
+    "vouchers-reversal-side-effects-due": {"task": "vouchers.reversal_side_effects_due", "schedule": 60.0},
     # Campaigns whose worker died holding their messages: their pending chunks queued again.
     "vouchers-campaigns-resume": {"task": "vouchers.campaigns_resume", "schedule": 60.0},
+    # Work whose task a broker that was down never queued: the auto-issue of the perks of a
+    # tier reached, offline redemption batches still pending (or whose worker was lost),
+    # billing notices to owners.
+    "vouchers-auto-issue-due": {"task": "vouchers.auto_issue_due", "schedule": 60.0},
+    "vouchers-redemption-batches-due": {"task": "vouchers.redemption_batches_due", "schedule": 60.0},
+    "billing-notices-due": {"task": "billing.billing_notices_due", "schedule": 60.0},
     # Idempotency-Key records past their 24 hours of replay.
     "idempotency-records-purge": {"task": "api.idempotency_records_purge", "schedule": 3600.0},
     # Billing: Stripe events a lost task left unapplied; holds whose capture policy is due

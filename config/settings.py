@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,7 +42,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.AdminConfig",  # the operator console, with two-factor (config/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,6 +53,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "loyalty.core",
     "loyalty.members",
     "loyalty.scoring",
@@ -70,15 +74,20 @@ MIDDLEWARE = [
     "loyalty.core.requestid.RequestIdMiddleware",
     "surfaces.api.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "loyalty.core.headers.DocumentCSPMiddleware",  # CONTENT_SECURITY_POLICY below
+    "loyalty.core.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "config.sessions.StaffIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a refused sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,11 +141,19 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="perkline"),
+            # A dead or unreachable cache Redis fails a request's cache call quickly
+            # instead of holding its thread (and /healthz names it).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
 }
+
+# --- Health checks ---------------------------------------------------------------------
+
+# `/healthz?deep=1` answers only `Authorization: Bearer <this>`, and nobody while it is empty.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # --- Celery ----------------------------------------------------------------------------
 
@@ -206,7 +223,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/accounts/login/"
+
+# --- Accounts: sign-in, lockout, two-factor, sessions, mail ------------------------------
+
+# Where Django's own `login_required` views (password change) send a signed-out visitor;
+# the portal's pages send theirs to the portal's sign-in, the console to its own.
+LOGIN_URL = "app:login"
+# Axes first: a locked-out address or account is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After 50 failures from one address, or on one account, sign-in is refused for the
+# cool-off (each refused attempt starts it again); attempts are kept in the database.
+AXES_FAILURE_LIMIT = 50
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "loyalty.core.clientip.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not logged: only failures count
+AXES_VERBOSE = False  # no banner at every start; lockouts are still logged, masked
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "token"]
+# Proxies in front of the web processes that append to X-Forwarded-For (0: none, the
+# client is REMOTE_ADDR). Lockouts by address count per client only when this is right.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# TOTP codes: operators must give one in the console; merchant owners may enrol one in the
+# portal, and then must give one at sign-in.
+OTP_TOTP_ISSUER = "Perkline"
+# An operator without a device may enrol one from the console's sign-in (first device
+# only). Off in production: there `manage.py totp_enrol <username>` gives them one.
+ADMIN_TOTP_SELF_ENROL = env.bool("ADMIN_TOTP_SELF_ENROL", default=DEBUG)
+
+# Members stay signed in on their phone for two weeks; staff and operators are signed out
+# after 30 minutes without a request (config/sessions.py).
+SESSION_COOKIE_AGE = 14 * 24 * 60 * 60
+STAFF_SESSION_IDLE_SECONDS = 30 * 60
+# How long re-entering the password covers a member's sensitive actions (loyalty/core/reauth.py).
+PASSWORD_CONFIRM_SECONDS = 10 * 60
+
+# Mail (password resets): the console in debug, otherwise EMAIL_URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (django-environ's syntax).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Perkline <no-reply@localhost>")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
@@ -232,6 +291,13 @@ STORAGES = {
     },
 }
 
+# --- Images (logos, perk images) ------------------------------------------------------------
+
+# The address space of the child process that decodes a stored image to make its display
+# sizes (perks/merchants/pixels.py): an image needing more ends that child, not the worker.
+# Room for the largest image an upload may have (docs/operations.md, "Images").
+IMAGE_RENDITION_MEMORY_MB = env.int("IMAGE_RENDITION_MEMORY_MB", default=512)
+
 # --- Webhooks to partners ---------------------------------------------------------------
 
 # How long a sent webhook may go unanswered before the delivery may be tried again; longer
@@ -239,6 +305,13 @@ STORAGES = {
 WEBHOOK_ATTEMPT_LEASE_SECONDS = env.int("WEBHOOK_ATTEMPT_LEASE_SECONDS", default=60)
 # Plain http to this machine, for the demo and the tests' local receivers; never in production.
 WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+
+# --- Secrets at rest (webhook signing secrets) ------------------------------------------
+
+# Fernet keys (32 random bytes, url-safe base64), comma-separated, newest first: values are
+# encrypted with the first and decrypted with any (loyalty/core/crypto.py). Unset, a key is
+# derived from SECRET_KEY, which `check --deploy` warns about; a malformed key stops startup.
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
 
 # --- Partner API -----------------------------------------------------------------------
 
@@ -249,6 +322,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * API_MAX_BODY_BYTES
 # Requests per API key: "<count>/<second|minute|hour|day>". Counted in Redis when REDIS_URL
 # is set (shared by every web process), else in each process's memory.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="6000/min")
+# Refused API keys per client address (an IPv6 client per /64), counted like the above and
+# only when a key is refused: past it, a wrong key gets 429 instead of 401. A good key
+# from the same address keeps working (surfaces/api/throttling.py).
+API_KEY_FAILURE_LIMIT = env.str("API_KEY_FAILURE_LIMIT", default="20/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -301,6 +378,45 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 
+# --- Headers: Content-Security-Policy and Permissions-Policy -----------------------------
+
+# Scripts, styles, images, fonts and connections from this origin only: no inline script
+# or style anywhere (tests/config/test_headers.py scans the templates). Two kinds of page
+# add to it: those with a card form, Stripe's origins (`stripe_csp_sources` in
+# perks/billing/stripe_client.py); the API docs, data: images (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Powerful browser features no page uses (the counter's codes are typed into a form, no
+# page asks for the camera; card forms take cards, not the Payment Request API): off for
+# every page and every frame in it (loyalty/core/headers.py).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
 # --- Logging ---------------------------------------------------------------------------
 
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
@@ -308,24 +424,33 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "loyalty.core.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "loyalty.core.requestid.RequestIdFilter"},
+        # Voucher codes in logged paths are masked (loyalty/core/masking.py).
+        "masked_paths": {"()": "loyalty.core.masking.MaskedPathFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            # Not django.request's `request` extra: its repr is the unmasked path.
+            "reserved_attrs": [*RESERVED_ATTRS, "request"],
         },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "masked_paths"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django.request": {"filters": ["masked_paths"]},
+        # runserver's request lines (the demo's), in the console's format like every other.
+        "django.server": {"handlers": ["console"], "filters": ["masked_paths"], "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL},
     },

@@ -58,7 +58,7 @@ SYNTHETIC_USERS_AND_MEMBERS = Statement(
     INSERT INTO {_MEMBERS} (user_id, ref, display_name, locale, email_verified, phone, phone_verified,
         joined_at)
     SELECT id, split_part(username, '@', 1), '', 'en', false, '', false, %(now)s FROM new_users ORDER BY id
-    """,
+    """,  # nosec B608  # model names and constants only; values are bound parameters
     replaces=SYNTHETIC,
 )
 SYNTHETIC_STANDINGS = Statement(
@@ -66,14 +66,14 @@ SYNTHETIC_STANDINGS = Statement(
     INSERT INTO {_STANDINGS} (member_id, score, tier_id, shared_dimensions, engine_version, version,
         updated_at)
     SELECT m.id, s.score, s.tier_id, s.shared, %(engine)s, 0, %(now)s FROM {_NEW_MEMBERS} ORDER BY m.id
-    """,
+    """,  # nosec B608  # model names and constants only; values are bound parameters
     replaces=SYNTHETIC,
 )
 SYNTHETIC_CONSENTS = Statement(
     f"""
     INSERT INTO {_CONSENTS} (member_id, dimension, granted, changed_at)
     SELECT m.id, d.dimension, (s.shared & d.bit) <> 0, %(now)s FROM {_CONSENTED} ORDER BY m.id, d.dimension
-    """,
+    """,  # nosec B608  # model names and constants only; values are bound parameters
     replaces=SYNTHETIC,
 )
 SYNTHETIC_CONSENT_CHANGES = Statement(
@@ -83,7 +83,7 @@ SYNTHETIC_CONSENT_CHANGES = Statement(
     FROM {_CONSENTED}
     JOIN (VALUES (true), (false)) AS choice(granted) ON choice.granted OR (s.withdrawn & d.bit) <> 0
     ORDER BY m.id
-    """,
+    """,  # nosec B608  # model names and constants only; values are bound parameters
     replaces=SYNTHETIC,
 )
 _FILLS = [SYNTHETIC_USERS_AND_MEMBERS, SYNTHETIC_STANDINGS, SYNTHETIC_CONSENTS, SYNTHETIC_CONSENT_CHANGES]

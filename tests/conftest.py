@@ -6,12 +6,15 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import connections
+from django.test import Client
 from playwright.sync_api import Page
 
 from perks.merchants.permissions import Role
 from tests.factories import StaffFactory
+from tests.support.accounts import operator_sign_in
 from tests.support.browser import chromium, chromium_path
 from tests.support.celery import drop_queue, isolate_queue, running_worker
+from tests.support.ci import pytest_runtest_makereport  # noqa: F401 (under CI=true a skipped browser or postgres test fails)
 from tests.support.stripe import localstripe, stripe_on  # noqa: F401 (fixtures, for every test folder)
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -54,6 +57,14 @@ def _isolated_services() -> Iterator[None]:
 def _fast_password_hashing() -> None:
     """Tests create many users; a deliberately slow hasher would only slow the suite."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def admin_client(admin_user: Any) -> Client:
+    """pytest-django's, verified by a TOTP device as the console requires (config/admin.py)."""
+    client = Client()
+    operator_sign_in(client, admin_user)
+    return client
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def gold_members(count: int) -> list[int]:
     Member.objects.bulk_create((Member(user_id=pk) for pk in users.iterator()), batch_size=INSERT_BATCH)
     ids = list(Member.objects.values_list("pk", flat=True))
     tiers = list(Tier.objects.filter(min_score__gte=600))
-    rng = random.Random(6)
+    rng = random.Random(6)  # nosec B311  # seeded for repeatable benchmark data, not for secrets
     MemberStanding.objects.bulk_create(
         (
             MemberStanding(member_id=pk, score=tier.min_score, tier=tier)
@@ -90,7 +90,7 @@ def single_use_vouchers(partner: BenchPartner, perk: Perk, member_ids: list[int]
         ),
         batch_size=INSERT_BATCH,
     )
-    random.Random(7).shuffle(codes)
+    random.Random(7).shuffle(codes)  # nosec B311  # seeded for repeatable benchmark data, not for secrets
     return codes
 
 

@@ -11,7 +11,7 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # runs the benchmark's own commands
 import sys
 import time
 from collections.abc import Iterator
@@ -86,7 +86,7 @@ def gunicorn(
         *("--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads)),
         *("--log-level", "warning"),
     ]
-    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603
+    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603  # nosec B603  # a fixed command of ours, no shell
     try:
         _wait_until_serving(host, port, process)
         yield Server(host, port)

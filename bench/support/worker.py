@@ -4,7 +4,7 @@ of the run's own: what production runs beside the web servers, with start-up unt
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # runs the benchmark's own commands
 import sys
 import time
 import uuid
@@ -49,7 +49,7 @@ def worker_process(
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-n", node]
     command += ["--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "WARNING"]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
-    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603
+    process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603  # nosec B603  # a fixed command of ours, no shell
     try:
         _wait_ready(node)
         yield queue

@@ -208,7 +208,7 @@ def _insert_after_statement(model: type[models.Model], db: BaseDatabaseWrapper, 
         # Typed: parameters in a SELECT list carry no column type to infer from.
         values = ", ".join(f"CAST(%s AS {field.cast_db_type(db)})" for field in insert.fields)  # type: ignore[attr-defined]
         found = _INSERTS_AFTER[model, statement] = (
-            f"WITH first AS ({statement}) INSERT INTO {quote(meta.db_table)}"  # noqa: S608 (names from the model)
+            f"WITH first AS ({statement}) INSERT INTO {quote(meta.db_table)}"  # noqa: S608  # nosec B608  # names from the model; values are bound parameters
             f" ({insert.columns}) SELECT {values} FROM first RETURNING {quote(meta.pk.column)}"
         )
     return found
@@ -230,7 +230,7 @@ def _insert_statement(model: type[models.Model], connection: BaseDatabaseWrapper
         fields = [field for field in meta.concrete_fields if field is not meta.auto_field]
         columns = ", ".join(quote(field.column) for field in fields)
         sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608 (names from the model)
+            f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608  # nosec B608  # names from the model; values are bound parameters
             f" VALUES ({', '.join(['%s'] * len(fields))})"
         )
         if connection.features.can_return_columns_from_insert:

@@ -65,7 +65,7 @@ JOIN {_MEMBERS} m ON m.id = s.member_id
 WHERE NOT EXISTS (SELECT 1 FROM {_ACCOUNTS} a WHERE a.member_id = s.member_id)
 ORDER BY s.member_id  -- two imports opening the same wallets wait for each other in one order
 ON CONFLICT (member_id) DO NOTHING
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=EARN,
 )
 
@@ -74,7 +74,7 @@ EARN_UNKNOWN_MEMBER = Statement(
     f"""
 SELECT s.member_id FROM points_earn_stage s
 WHERE NOT EXISTS (SELECT 1 FROM {_MEMBERS} m WHERE m.id = s.member_id) LIMIT 1
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces="loyalty.points.services.earn:_unknown_member",
 )
 
@@ -83,7 +83,7 @@ EARN_LOCK_ACCOUNTS = Statement(
 SELECT id FROM {_ACCOUNTS}
 WHERE id IN (SELECT account_id FROM points_earn_earned UNION ALL SELECT %(merchant_account)s)
 ORDER BY id FOR NO KEY UPDATE
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=EARN,
 )
 
@@ -131,7 +131,7 @@ SELECT count(*),
        count(*) FILTER (WHERE earned_before),
        count(*) FILTER (WHERE NOT earned_before AND coalesce(points, 0) <= 0)
 FROM rated
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=EARN,
 )
 
@@ -141,7 +141,7 @@ INSERT INTO {Posting._meta.db_table} (transaction_id, account_id, amount)
 SELECT transaction_id, account_id, points FROM points_earn_earned
 UNION ALL
 SELECT transaction_id, %(merchant_account)s, -points FROM points_earn_earned
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=EARN,
 )
 
@@ -155,7 +155,7 @@ FROM points_earn_earned GROUP BY account_id, earned_on
 ON CONFLICT (account_id, earned_on) DO UPDATE
 SET points = {_LOTS}.points + excluded.points,
     remaining = {_LOTS}.remaining + excluded.remaining
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=EARN,
 )
 
@@ -168,7 +168,7 @@ WITH credits AS (
 )
 UPDATE {_ACCOUNTS} a SET balance = a.balance + credits.points FROM credits WHERE a.id = credits.account_id
 RETURNING credits.points
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=EARN,
 )
 

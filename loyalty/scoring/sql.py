@@ -41,7 +41,7 @@ from loyalty.scoring.models import (
 _ACTIVE = f"status = '{HoldStatus.ACTIVE.value}'"
 
 HOLD_HELD_UNTIL = Statement(
-    f"SELECT MAX(CASE WHEN {_ACTIVE} THEN expires_at ELSE lifted_at END)"
+    f"SELECT MAX(CASE WHEN {_ACTIVE} THEN expires_at ELSE lifted_at END)"  # nosec B608  # model names and constants only; values are bound parameters
     f" FROM {Hold._meta.db_table}"
     " WHERE member_id = %s AND merchant_ref = %s"
     f" AND category IN (%s, '{HoldCategory.ALL.value}') AND placed_at <= %s"
@@ -137,7 +137,7 @@ _EVENTS = ScoreEvent._meta.db_table
 _ASOF = "CAST(%(asof)s AS INTEGER)"
 _NOT_COUNTING = ", ".join(f"'{status}'" for status in DISPUTE_NOT_COUNTING_STATUSES)
 DECAYED_SUMS = Statement(
-    f"SELECT t.member_id, {{differences}} FROM ("
+    f"SELECT t.member_id, {{differences}} FROM ("  # nosec B608  # model names and constants only; values are bound parameters
     f"SELECT member_id, {{sums}} FROM {_EVENTS} WHERE occurred_day <= {_ASOF} GROUP BY member_id"
     ") t LEFT JOIN ("
     "SELECT member_id, {sums} FROM ("
@@ -186,11 +186,11 @@ RECOMPUTE_CHANGES = Statement(
         FROM decided
         WHERE score <> old_score OR old_engine <> %(engine_version)s OR tier_id <> old_tier_id
             OR (old_bbs IS NULL) <> (below_band_since IS NULL)
-    """,
+    """,  # nosec B608  # model names and constants only; values are bound parameters
     replaces=RECOMPUTE,
 )
 
-RUN_RANGE = Statement(f"SELECT MIN(member_id), MAX(member_id) FROM {RUN_TABLE}", replaces=RECOMPUTE)
+RUN_RANGE = Statement(f"SELECT MIN(member_id), MAX(member_id) FROM {RUN_TABLE}", replaces=RECOMPUTE)  # nosec B608  # model names and constants only; values are bound parameters
 
 _SNAPSHOT_COLUMNS = "member_id, computed_at, cause, engine_version, score, tier_id, " + ", ".join(
     DIMENSION_COLUMNS
@@ -226,7 +226,7 @@ APPLY_RANGE = Statement(
     )
     SELECT (SELECT COUNT(*) FROM applied), changes.*
     FROM (SELECT 1) one LEFT JOIN changes ON TRUE
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=RECOMPUTE,
 )
 
@@ -236,7 +236,7 @@ APPLY_SNAPSHOTS = Statement(
     f"""
     INSERT INTO {_SNAPSHOTS} ({_SNAPSHOT_COLUMNS})
     SELECT {_SNAPSHOT_VALUES} FROM {_MATCHING} WHERE {_IN_RANGE}
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=RECOMPUTE,
 )
 APPLY_TIER_CHANGES = Statement(
@@ -244,7 +244,7 @@ APPLY_TIER_CHANGES = Statement(
     INSERT INTO {_TIER_CHANGES} ({_TIER_CHANGE_COLUMNS})
     SELECT {_TIER_CHANGE_VALUES} FROM {_MATCHING} WHERE {_IN_RANGE} AND r.tier_change IS NOT NULL
     RETURNING member_id, previous_tier_id, tier_id
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=RECOMPUTE,
 )
 APPLY_STANDINGS = Statement(
@@ -252,7 +252,7 @@ APPLY_STANDINGS = Statement(
     UPDATE {_STANDINGS} SET {_STANDING_SET.format(standing=_STANDINGS)}
     FROM {RUN_TABLE} r
     WHERE {_STANDINGS}.member_id = r.member_id AND {_STANDINGS}.version = r.version AND {_IN_RANGE}
-""",
+""",  # nosec B608  # model names and constants only; values are bound parameters
     replaces=RECOMPUTE,
 )
 

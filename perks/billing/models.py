@@ -103,6 +103,13 @@ class BillingProfile(models.Model):
     status = models.CharField(max_length=16, choices=BillingStatus.choices, default=BillingStatus.ACTIVE)
     paused_at = models.DateTimeField(null=True, blank=True)
     resumed_at = models.DateTimeField(null=True, blank=True)
+    # The owners' email about the last pause or resumption ("paused" or "resumed") until it
+    # is sent, set in the transaction that made the change: beat's sweep sends what a
+    # broker that was down kept from its task. A newer change replaces an unsent notice.
+    notice_due = models.CharField(max_length=16, blank=True)
+    notice_invoice = models.ForeignKey(
+        "Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

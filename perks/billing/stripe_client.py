@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 from django.conf import settings
@@ -71,6 +72,24 @@ def stripe_browser() -> StripeBrowser | None:
     base = settings.STRIPE_API_BASE.rstrip("/")
     js_url = STRIPE_JS_URL if base == STRIPE_API_BASE else f"{base}/js.stripe.com/v3/"
     return StripeBrowser(js_url=js_url, publishable_key=settings.STRIPE_PUBLISHABLE_KEY)
+
+
+def stripe_csp_sources() -> dict[str, list[str]]:
+    """What a page with a card form adds to its Content-Security-Policy: for Stripe's own,
+    the script and its frames from js.stripe.com, 3-D Secure frames from hooks.stripe.com
+    and calls to api.stripe.com, as Stripe documents; for a stand-in, its one origin."""
+    browser = stripe_browser()
+    if browser is None:
+        return {}
+    if browser.js_url != STRIPE_JS_URL:
+        parts = urlsplit(browser.js_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        return {"script-src": [origin], "frame-src": [origin], "connect-src": [origin]}
+    return {
+        "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+        "frame-src": ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+        "connect-src": [STRIPE_API_BASE],
+    }
 
 
 def stripe_client(*, account: str = "") -> stripe.StripeClient:

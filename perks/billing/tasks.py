@@ -61,3 +61,10 @@ def billing_notice_send(merchant_id: int, notice: str, invoice_id: int | None) -
     from perks.billing.services.invoices import billing_notice_send as send
 
     return send(merchant_id=merchant_id, notice=notice, invoice_id=invoice_id)
+
+
+@task("billing.billing_notices_due")
+def billing_notices_due() -> int:
+    from perks.billing.services.invoices import billing_notices_due as send_due
+
+    return send_due()

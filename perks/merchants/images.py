@@ -1,36 +1,36 @@
 """Logos and perk images: opened with care, cleaned, stored, and shown at a few sizes.
 
 Only PNG, JPEG and WebP are ever handed to a decoder. An upload is refused, with a clear
-`Invalid` error, when it is too big in bytes or in pixels (a decompression bomb), cut
-short, damaged, or not what it claims to be. What is kept is a re-encoding of the pixels
-alone, so EXIF (camera, place, time) never reaches anyone; the display sizes are made
-later by a task, only those that are missing.
+`Invalid` error, when it is too big in bytes or in pixels (a decompression bomb: the
+pixels are counted from the header, before any is decoded), cut short, damaged, or not
+what it claims to be. What is kept is a re-encoding of the pixels alone, so EXIF
+(camera, place, time) never reaches anyone; the display sizes are made later by a task,
+only those that are missing, in a child process whose memory is capped (`pixels`).
 """
 
 import io
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import IO
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from perks.merchants import pixels
 from perks.merchants.errors import ImageRefused
+from perks.merchants.pixels import DECODERS, MAX_PIXELS, SAVE_OPTIONS, STORED_FORMAT
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# Far beyond any logo or banner, far below what would exhaust a worker's memory.
-MAX_PIXELS = 24_000_000
+# Far longer than the largest accepted image takes, well within a task's time limit.
+RENDITIONS_TIMEOUT_SECONDS = 60
 
-# The decoders we trust; MPO is how Pillow names a JPEG that carries extra frames.
-_DECODERS = ("PNG", "JPEG", "WEBP")
-_STORED_FORMAT = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WEBP"}
 _EXTENSION = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
-_SAVE_OPTIONS: dict[str, dict[str, object]] = {
-    "PNG": {},
-    "JPEG": {"quality": 88},
-    "WEBP": {"quality": 88},
-}
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 
 # Display sizes: the longest side of each rendition, per kind of image.
@@ -56,45 +56,53 @@ def image_clean(source: IO[bytes] | bytes, *, param: str = "image") -> CleanImag
     """The upload re-encoded without metadata, or `ImageRefused` saying what is wrong."""
     data = _read_capped(source, param)
     try:
-        with Image.open(io.BytesIO(data), formats=_DECODERS) as probe:
+        # `open` reads the header only: the size is known, and checked, before any decoding.
+        with Image.open(io.BytesIO(data), formats=DECODERS) as probe:
             _check_pixels(probe.size, param)
             probe.verify()
-        with Image.open(io.BytesIO(data), formats=_DECODERS) as image:
+        with Image.open(io.BytesIO(data), formats=DECODERS) as image:
             image.load()
-            return _reencode(image, _STORED_FORMAT[str(image.format)])
+            return _reencode(image, STORED_FORMAT[str(image.format)])
     except UnidentifiedImageError:
-        raise ImageRefused("This file is not a PNG, JPEG or WebP image.", param=param) from None
+        raise ImageRefused(_("This file is not a PNG, JPEG or WebP image."), param=param) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(param) from None
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
         raise ImageRefused(
-            "This image is truncated or damaged; export it again and upload the new file.", param=param
+            _("This image is truncated or damaged; export it again and upload the new file."), param=param
         ) from exc
 
 
 def _read_capped(source: IO[bytes] | bytes, param: str) -> bytes:
     data = source if isinstance(source, bytes) else source.read(MAX_UPLOAD_BYTES + 1)
     if not data:
-        raise ImageRefused("The file is empty.", param=param)
+        raise ImageRefused(_("The file is empty."), param=param)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageRefused(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.", param=param)
+        raise ImageRefused(
+            _("The file is larger than %(limit)d MB.") % {"limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
+            param=param,
+        )
     return data
 
 
 def _check_pixels(size: tuple[int, int], param: str) -> None:
     width, height = size
     if width < 1 or height < 1:
-        raise ImageRefused("This image has no pixels.", param=param)
+        raise ImageRefused(_("This image has no pixels."), param=param)
     if width * height > MAX_PIXELS:
         raise _too_many_pixels(param, size)
 
 
 def _too_many_pixels(param: str, size: tuple[int, int] | None = None) -> ImageRefused:
-    dimensions = f" ({size[0]}×{size[1]})" if size else ""
-    return ImageRefused(
-        f"This image has too many pixels{dimensions}: at most {MAX_PIXELS // 1_000_000} megapixels.",
-        param=param,
-    )
+    limit = {"limit": MAX_PIXELS // 1_000_000}
+    if size is None:
+        message = _("This image has too many pixels: at most %(limit)d megapixels.") % limit
+    else:
+        message = _(
+            "This image has too many pixels (%(width)d×%(height)d): at most %(limit)d megapixels; "
+            "make it smaller and upload it again."
+        ) % {"width": size[0], "height": size[1], **limit}
+    return ImageRefused(message, param=param)
 
 
 def _reencode(image: Image.Image, fmt: str) -> CleanImage:
@@ -105,7 +113,7 @@ def _reencode(image: Image.Image, fmt: str) -> CleanImage:
     icc_profile = image.info.get("icc_profile")
     pixels.info = {}
     out = io.BytesIO()
-    options = dict(_SAVE_OPTIONS[fmt])
+    options = dict(SAVE_OPTIONS[fmt])
     if icc_profile:
         options["icc_profile"] = icc_profile
     pixels.save(out, format=fmt, **options)
@@ -124,22 +132,32 @@ def rendition_name(name: str, size: int) -> str:
 
 
 def renditions_make(*, name: str, kind: str) -> list[str]:
-    """Make the display sizes of the stored image `name` that are missing; return those made."""
+    """Make the display sizes of the stored image `name` that are missing; return those made.
+
+    The pixels are decoded in a child process capped at IMAGE_RENDITION_MEMORY_MB: an
+    image it cannot handle is logged and left without renditions (its pages show the
+    original), and trying again would not help, so the task does not retry.
+    """
     missing = [
         size for size in RENDITION_SIZES[kind] if not default_storage.exists(rendition_name(name, size))
     ]
     if not missing or not default_storage.exists(name):
         return []
+    with default_storage.open(name, "rb") as stored:
+        data = stored.read()
+    try:
+        contents = pixels.renditions_in_child(
+            data,
+            missing,
+            memory_bytes=settings.IMAGE_RENDITION_MEMORY_MB * 1024 * 1024,
+            timeout=RENDITIONS_TIMEOUT_SECONDS,
+        )
+    except pixels.RenditionsFailed as failure:
+        log.error("renditions of %s not made: %s", name, failure)
+        return []
     made = []
-    with default_storage.open(name, "rb") as stored, Image.open(stored, formats=_DECODERS) as original:
-        original.load()
-        fmt = _STORED_FORMAT[str(original.format)]
-        for size in missing:
-            rendition = original.copy()
-            rendition.thumbnail((size, size), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            rendition.save(out, format=fmt, **_SAVE_OPTIONS[fmt])
-            made.extend(_save_exactly(rendition_name(name, size), out.getvalue()))
+    for size, content in zip(missing, contents, strict=True):
+        made.extend(_save_exactly(rendition_name(name, size), content))
     return made
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.core.constraints import unique_text
+from loyalty.core.crypto import EncryptedTextField
 from loyalty.core.refs import ref_field
 from perks.merchants.permissions import Role
 
@@ -120,13 +121,14 @@ class ApiKey(models.Model):
 
 
 class WebhookEndpoint(models.Model):
-    """Where a merchant wants events POSTed. The secret signs them, so it is kept to sign."""
+    """Where a merchant wants events POSTed. The secret signs them, so it is kept to sign:
+    encrypted in its column, plain in Python (loyalty.core.crypto)."""
 
     ref = ref_field(ENDPOINT_REF_PREFIX)
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500)
     event_types = models.JSONField(default=list)
-    secret = models.CharField(max_length=80, editable=False)
+    secret = EncryptedTextField(editable=False)
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

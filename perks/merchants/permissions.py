@@ -29,6 +29,8 @@ class Permission(models.TextChoices):
     WEBHOOKS_MANAGE = "webhooks.manage", _("Manage webhook endpoints")
     BILLING_VIEW = "billing.view", _("See invoices and usage")
     STAFF_MANAGE = "staff.manage", _("Add, change and remove staff")
+    # The trail names who did what and on which voucher, key or member: not a till's business.
+    AUDIT_VIEW = "audit.view", _("Read the audit trail")
 
 
 class Scope(models.TextChoices):
@@ -53,6 +55,7 @@ _MANAGER = _CASHIER | {
     Permission.EVENTS_RECORD,
     Permission.HOLDS_MANAGE,
     Permission.BILLING_VIEW,
+    Permission.AUDIT_VIEW,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

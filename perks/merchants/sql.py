@@ -32,7 +32,7 @@ _KEY = Columns(ApiKey, "k")
 _KEY_MERCHANT = Columns(Merchant, "m")
 
 KEY_BY_PREFIX = Statement(
-    f"SELECT {_KEY.select()}, {_KEY_MERCHANT.select()} FROM {_KEY.table}"
+    f"SELECT {_KEY.select()}, {_KEY_MERCHANT.select()} FROM {_KEY.table}"  # nosec B608  # model names and constants only; values are bound parameters
     f" JOIN {_KEY_MERCHANT.table} ON {_KEY_MERCHANT.col('id')} = {_KEY.col('merchant')}"
     f" WHERE {_KEY.col('prefix')} = %s",
     replaces="perks.merchants.sql:key_by_prefix_orm",
@@ -60,12 +60,12 @@ def key_by_prefix_orm(prefix: str) -> ApiKey | None:
 # clash is an error, never a silently missing event; a delivery already there for its
 # (event, endpoint) is skipped, as the unique key says.
 EVENTS_INSERT = Statement(
-    f"INSERT INTO {WebhookEvent._meta.db_table} (ref, merchant_id, type, data, created_at)"
+    f"INSERT INTO {WebhookEvent._meta.db_table} (ref, merchant_id, type, data, created_at)"  # nosec B608  # model names and constants only; values are bound parameters
     " SELECT r.ref, r.merchant_id, %s, r.data, %s FROM {rows} RETURNING id, merchant_id",
     replaces="perks.merchants.services.webhooks.delivery:webhook_emit",
 )
 DELIVERIES_INSERT = Statement(
-    f"INSERT INTO {WebhookDelivery._meta.db_table} (ref, event_id, endpoint_id, status, attempt_count,"
+    f"INSERT INTO {WebhookDelivery._meta.db_table} (ref, event_id, endpoint_id, status, attempt_count,"  # nosec B608  # model names and constants only; values are bound parameters
     " next_attempt_at, dispatched_at, deadline, created_at, completed_at)"
     " SELECT r.ref, r.event_id, r.endpoint_id, %s, 0, %s, %s, %s, %s, NULL FROM {rows}"
     " WHERE true"  # SQLite reads ON CONFLICT after a bare FROM as a join constraint
@@ -127,4 +127,4 @@ def _rows(columns: Mapping[str, str], rows: Sequence[Mapping[str, Any]]) -> tupl
         names = ", ".join(f"{name} {kind}" for name, kind in columns.items())
         return f"json_to_recordset(%s::json) AS r({names})", [document]
     picks = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in columns)
-    return f"(SELECT {picks} FROM json_each(%s)) AS r", [document]
+    return f"(SELECT {picks} FROM json_each(%s)) AS r", [document]  # nosec B608  # model names and constants only; values are bound parameters

@@ -366,12 +366,24 @@ class RedemptionBatch(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="redemption_batches")
     status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     created_by = models.CharField(max_length=120)
+    # Who uploaded it, as its task is given them (an API key or a staff user): beat's sweep
+    # applies a batch whose task was never queued as that actor. Empty on batches from before.
+    actor_kind = models.CharField(max_length=16, blank=True)
+    actor_id = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [unique_text("ref")]
+        indexes = [
+            # Beat's sweep of the batches their task left undone.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["pending", "running"]),
+                name="batch_unfinished_created",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.ref
@@ -406,3 +418,19 @@ class RedemptionBatchItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} #{self.index}"
+
+
+class AutoIssueSweep(models.Model):
+    """How far beat's auto-issue sweep has read the tier changes: one row, made by its first
+    run (perks.vouchers.campaigns.services.vouchers_auto_issue_due).
+
+    Every tier change up to `through` is handled. `seen` is the newest tier change when the
+    sweep last looked, at `seen_at`: the sweep reads up to it only once the grace period
+    has passed since, when every transaction that wrote a change up to it has committed."""
+
+    through = models.BigIntegerField()
+    seen = models.BigIntegerField()
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"auto-issue swept through tier change {self.through}"

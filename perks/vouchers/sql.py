@@ -46,7 +46,7 @@ _TIER = Columns(Tier, "st")
 _VOUCHER_USE_READS = (_VOUCHER, _PERK, _MIN_TIER, _MEMBER, _STANDING, _TIER)
 
 VOUCHER_FOR_USE = Statement(
-    f"SELECT {', '.join(c.select() for c in _VOUCHER_USE_READS)}"
+    f"SELECT {', '.join(c.select() for c in _VOUCHER_USE_READS)}"  # nosec B608  # model names and constants only; values are bound parameters
     f" FROM {_VOUCHER.table}"
     f" JOIN {_PERK.table} ON {_PERK.col('id')} = {_VOUCHER.col('perk')}"
     f" AND {_PERK.col('merchant')} = {_VOUCHER.col('merchant')}"
@@ -96,7 +96,7 @@ def _use_take_sql(*, holds: bool) -> str:
     last_use = "uses_allowed = uses_count + 1"
     room = "" if holds else " AND uses_count < uses_allowed - uses_reserved"
     return (
-        f"UPDATE {Voucher._meta.db_table} SET uses_count = uses_count + 1,"
+        f"UPDATE {Voucher._meta.db_table} SET uses_count = uses_count + 1,"  # nosec B608  # model names and constants only; values are bound parameters
         f" uses_reserved = uses_reserved - {1 if holds else 0},"
         f" status = CASE WHEN {last_use} THEN %s ELSE status END,"
         f" status_changed_at = CASE WHEN {last_use} THEN %s ELSE status_changed_at END"
@@ -157,7 +157,7 @@ def id_ranges_python(rows: QuerySet[Any], *, size: int) -> list[tuple[int, int, 
 # are returned; a clash of codes is an error (the transaction is retried with fresh codes),
 # never a silently missing voucher.
 VOUCHERS_INSERT = Statement(
-    f"INSERT INTO {Voucher._meta.db_table}"
+    f"INSERT INTO {Voucher._meta.db_table}"  # nosec B608  # model names and constants only; values are bound parameters
     " (code, member_id, perk_id, merchant_id, campaign_id, status, source, "
     "uses_allowed, uses_count, uses_reserved, points_spent, claim_key, issued_at, valid_from, "
     "expires_at, status_changed_at) "
@@ -238,14 +238,14 @@ def _rows(names: Sequence[str], types: Sequence[str], columns: Sequence[list[Any
         arrays = ", ".join(f"%s::{kind}[]" for kind in types)
         return f"unnest({arrays}) AS r({', '.join(names)})", list(columns)
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
-    return f"(SELECT {picks} FROM json_each(%s)) AS r", [json.dumps(list(zip(*columns, strict=True)))]
+    return f"(SELECT {picks} FROM json_each(%s)) AS r", [json.dumps(list(zip(*columns, strict=True)))]  # nosec B608  # model names and constants only; values are bound parameters
 
 
 # The next `batch` redemptions whose side effects are due, oldest first, marked as
 # applied `now` and returned: what the drain takes, a batch a transaction. On PostgreSQL
 # (`{lock}`) rows another drain holds are skipped, so drains at once share the work.
 DUE_CLAIM = Statement(
-    f"WITH due AS MATERIALIZED (SELECT id FROM {Redemption._meta.db_table}"
+    f"WITH due AS MATERIALIZED (SELECT id FROM {Redemption._meta.db_table}"  # nosec B608  # model names and constants only; values are bound parameters
     " WHERE side_effects_at IS NULL ORDER BY id LIMIT %s{lock})"
     f" UPDATE {Redemption._meta.db_table} SET side_effects_at = %s"
     " WHERE id IN (SELECT id FROM due) RETURNING id",
@@ -281,7 +281,7 @@ def due_claim_orm(*, batch: int, now: datetime) -> list[int]:
 # kind) says, and the redemptions really recorded now are returned: only they get the
 # rest of their side effects, so a batch applied again, or two at once, record once.
 USAGE_INSERT = Statement(
-    f"INSERT INTO {UsageRecord._meta.db_table} (merchant_id, redemption_id, kind, quantity, recorded_at)"
+    f"INSERT INTO {UsageRecord._meta.db_table} (merchant_id, redemption_id, kind, quantity, recorded_at)"  # nosec B608  # model names and constants only; values are bound parameters
     f" SELECT rd.merchant_id, rd.id, %s, %s, %s FROM {{rows}} JOIN {Redemption._meta.db_table} rd"
     " ON rd.id = r.id"
     " WHERE true"  # SQLite reads ON CONFLICT after a bare FROM as a join constraint
@@ -309,7 +309,7 @@ def usage_insert(*, redemption_ids: Sequence[int], kind: str, now: datetime) -> 
 # cost the drain more than the database spends inserting them all. The log has no unique
 # key: only redemptions that USAGE_INSERT recorded now are given, once.
 LOOKUPS_INSERT = Statement(
-    f"INSERT INTO {MemberLookup._meta.db_table}"
+    f"INSERT INTO {MemberLookup._meta.db_table}"  # nosec B608  # model names and constants only; values are bound parameters
     " (member_id, merchant_ref, merchant_name, purpose, looked_up_at)"
     f" SELECT v.member_id, m.ref, m.name, %s, rd.created_at FROM {{rows}}"
     f" JOIN {Redemption._meta.db_table} rd ON rd.id = r.id"

@@ -18,6 +18,13 @@ def reversal_side_effects(reversal_id: int) -> bool:
     return reversals_side_effects_apply(reversal_ids=[reversal_id]) == 1
 
 
+@task("vouchers.reversal_side_effects_due")
+def reversal_side_effects_due() -> int:
+    from perks.vouchers.services.side_effects import reversal_side_effects_due as apply_due
+
+    return apply_due()
+
+
 @task("vouchers.expire_due")
 def expire_due() -> int:
     from perks.vouchers.services.lifecycle import vouchers_expire_due
@@ -39,3 +46,10 @@ def redemption_batch_apply(batch_id: int, actor_kind: str, actor_id: int) -> str
 
     actor = redemption_batch_actor(kind=actor_kind, actor_id=actor_id)
     return apply(batch_id=batch_id, actor=actor).status
+
+
+@task("vouchers.redemption_batches_due")
+def redemption_batches_due() -> int:
+    from perks.vouchers.services.batches import redemption_batches_due as apply_due
+
+    return apply_due()

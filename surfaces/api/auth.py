@@ -2,10 +2,13 @@
 
 A wrong, revoked or suspended merchant's key costs one indexed look-up and a constant-time
 comparison (`api_key_authenticate`), never a password hasher. Reads need only a key;
-writes need the scope the view declares as `write_scope`.
+writes need the scope the view declares as `write_scope`. Refused keys are counted by
+client address, and past API_KEY_FAILURE_LIMIT answered 429 instead of 401
+(`surfaces.api.throttling.key_refusal_count`); a good key never touches that count.
 """
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
@@ -16,6 +19,7 @@ from rest_framework.views import APIView
 from perks.merchants.errors import ScopeMissing
 from perks.merchants.models import ApiKey, Merchant
 from perks.merchants.services import api_key_authenticate
+from surfaces.api.throttling import key_refusal_count
 
 SCHEME = "Bearer"
 _HOW_TO_SEND = f"Send your API key as 'Authorization: {SCHEME} <api key>'."
@@ -36,16 +40,22 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != SCHEME.lower() or not token.strip():
-            raise AuthenticationFailed(_HOW_TO_SEND)
+            _refuse(request, _HOW_TO_SEND)
         key = api_key_authenticate(token.strip())
         if key is None:
-            raise AuthenticationFailed(
-                "This API key is not valid: it is wrong or revoked, or its merchant is suspended."
+            _refuse(
+                request, "This API key is not valid: it is wrong or revoked, or its merchant is suspended."
             )
         return Partner(merchant=key.merchant), key
 
     def authenticate_header(self, request: Request) -> str:
         return f'{SCHEME} realm="perkline"'
+
+
+def _refuse(request: Request, message: str) -> NoReturn:
+    """401 with `message`, or 429 once this address has had too many keys refused."""
+    key_refusal_count(request)
+    raise AuthenticationFailed(message)
 
 
 class KeyRequired(BasePermission):

@@ -7,6 +7,10 @@ so both commit together or neither does. Errors are stored too, as Stripe does, 
 transaction rolled back whole, and its error is stored in a second one, unless another
 request answered the key in between, whose answer is then the one given.
 
+A view's `secret_fields` (a webhook endpoint's `secret`) are shown in the first answer
+only: the record keeps them as null, so a secret meant to be shown once is not kept in
+clear for the replay window, nor shown again by a replay.
+
 Concurrent duplicates: on PostgreSQL the lock is `pg_try_advisory_xact_lock`, so a second
 request while the first runs answers 409 `idempotency_request_in_progress` at once. On
 SQLite every writing transaction begins IMMEDIATE, which serialises them: the duplicate
@@ -47,6 +51,9 @@ _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 class IdempotentView(Protocol):
     @property
     def merchant(self) -> Merchant: ...
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]: ...
 
     def handle_exception(self, exc: Exception) -> Response: ...
 
@@ -99,7 +106,7 @@ def _once(
 ) -> HttpResponseBase:
     if not _VALID_KEY.fullmatch(key):
         raise Invalid("An Idempotency-Key is 1–255 printable ASCII characters, such as a UUID.", param=HEADER)
-    answer = _Answer(view.merchant, key, request)
+    answer = _Answer(view.merchant, key, request, secret_fields=view.secret_fields)
     try:
         with transaction.atomic():
             replay = answer.claim(wait_refused=IdempotencyRequestInProgress)
@@ -152,8 +159,11 @@ class _Answer:
     """The answer to one merchant's Idempotency-Key: claimed under the key's lock, kept
     beside what the request changed."""
 
-    def __init__(self, merchant: Merchant, key: str, request: Request) -> None:
+    def __init__(
+        self, merchant: Merchant, key: str, request: Request, *, secret_fields: tuple[str, ...]
+    ) -> None:
         self.merchant, self.key, self.request = merchant, key, request
+        self.secret_fields = secret_fields
         self.fingerprint = request_hash(request)
         self.locked = False
 
@@ -174,8 +184,8 @@ class _Answer:
         return None
 
     def keep(self, response: HttpResponseBase) -> HttpResponse:
-        """`response` as sent, stored for replays unless it is a 5xx (a retry after our
-        failure must be able to succeed) or the key's lock was not ours."""
+        """`response` as sent, stored for replays (without its secrets) unless it is a 5xx
+        (a retry after our failure must be able to succeed) or the key's lock was not ours."""
         status, body = _rendered(response)
         if status < 500 and self.locked:
             record = IdempotencyRecord(
@@ -185,7 +195,7 @@ class _Answer:
                 request_path=self.request.path,
                 request_hash=self.fingerprint,
                 response_status=status,
-                response_body=body,
+                response_body=_without_secrets(body, self.secret_fields),
             )
             try:
                 row_insert(record)
@@ -215,6 +225,17 @@ def _rendered(response: HttpResponseBase) -> tuple[int, str]:
     else:
         body = response.content.decode() if isinstance(response, HttpResponse) else ""
     return response.status_code, body
+
+
+def _without_secrets(body: str, fields: tuple[str, ...]) -> str:
+    """`body` with each of `fields` of its top-level object made null, as a replay shows it."""
+    if not fields or not body:
+        return body
+    data = json.loads(body)
+    hidden = [name for name in fields if isinstance(data, dict) and name in data]
+    if not hidden:
+        return body
+    return JSONRenderer().render({**data, **dict.fromkeys(hidden)}).decode()
 
 
 def _response(status: int, body: str, *, replayed: bool) -> HttpResponse:

@@ -19,7 +19,7 @@ from loyalty.members.models import Member
 from loyalty.members.selectors import member_linked_by_ref
 from loyalty.members.services import member_pass_show
 from perks.merchants.models import Merchant
-from surfaces.api.serializers import InputSerializer
+from surfaces.api.serializers import InputSerializer, StrictCharField
 
 MEMBER_PASS_MAX_LENGTH = 512
 
@@ -27,8 +27,8 @@ MEMBER_PASS_MAX_LENGTH = 512
 class MemberInput(InputSerializer):
     """A body that names one member: `member` (a `mem_…` ref) or `member_pass`, not both."""
 
-    member = serializers.CharField(max_length=64, required=False, help_text="The member's ref, mem_…")
-    member_pass = serializers.CharField(
+    member = StrictCharField(max_length=64, required=False, help_text="The member's ref, mem_…")
+    member_pass = StrictCharField(
         max_length=MEMBER_PASS_MAX_LENGTH,
         required=False,
         help_text="The token of the member pass the member shows (its QR code), instead of member.",

@@ -33,6 +33,20 @@ class InputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField would quietly read 12345 as "12345", so
+    `{"code": 12345}` would look up a code and answer 404 instead of saying what is wrong.
+    Every text field of a request body is one of these (or a subclass)."""
+
+    default_error_messages = {"invalid": "Give a string, in quotes: not a number, boolean, list or object."}
+
+    def to_internal_value(self, data: Any) -> str:
+        # CharField's own, less its coercion of numbers: one isinstance, no str() of it.
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data.strip() if self.trim_whitespace else data
+
+
 AMOUNT_SCHEMA = {"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"}
 
 
@@ -67,7 +81,10 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {"naive": "Give a time zone, such as 2026-05-01T09:00:00+08:00 or …Z."}
 
     def to_internal_value(self, value: Any) -> datetime:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well formed, but no such time (minute 99): DRF's parse says so, a 400
+            parsed = None
         if parsed is not None and timezone.is_naive(parsed):
             self.fail("naive")
         return super().to_internal_value(value)
@@ -147,14 +164,3 @@ def money_format(amount: Decimal | None, currency: str) -> str | None:
     if amount is None:
         return None
     return str(quantize(amount, currency)) if currency else str(amount.normalize())
-
-
-class StrictCharField(serializers.CharField):
-    """A string, and only a string: DRF's CharField would quietly turn 1 or true into one."""
-
-    default_error_messages = {"invalid": "Give a string."}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)

@@ -23,7 +23,7 @@ RECORD = Columns(IdempotencyRecord, "r")
 def _lock_and_record(lock: str) -> str:
     """`lock` (whether the key's lock was taken), then the key's record or NULLs."""
     return (
-        f"SELECT {lock}, {RECORD.select()} FROM (SELECT 1) AS one"
+        f"SELECT {lock}, {RECORD.select()} FROM (SELECT 1) AS one"  # nosec B608  # model names and constants only; values are bound parameters
         f" LEFT JOIN {RECORD.table} ON {RECORD.col('merchant')} = %s AND {RECORD.col('key')} = %s"
     )
 

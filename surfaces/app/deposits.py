@@ -6,7 +6,8 @@ Completing one is the card form of Stripe.js (static/js/card.js, loaded from the
 the server talks to): it saves the card with the deposit's SetupIntent, then asks the
 server to look again (`deposit_refresh`), which holds the deposit on the card; a card that
 wants 3-D Secure is confirmed with `confirmCardPayment` and the server looks once more.
-Removing a card needs the member's session only for now.
+Adding a card (the card form and its SetupIntent's secret) and removing one need the
+member's password given in the last few minutes (loyalty/core/reauth.py).
 """
 
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError, NotFound
+from loyalty.core.headers import csp_allow
+from loyalty.core.reauth import password_recently_confirmed
 from perks.billing.errors import PaymentProviderUnavailable
 from perks.billing.models import Deposit, DepositStatus
 from perks.billing.selectors import deposit_of_member, deposits_of_member
@@ -31,9 +34,10 @@ from perks.billing.services import (
     member_card_remove,
     member_cards,
 )
-from perks.billing.stripe_client import stripe_browser
+from perks.billing.stripe_client import stripe_browser, stripe_csp_sources
 from perks.catalog.money import quantize
 from surfaces.app.access import MemberRequest, member_required
+from surfaces.app.account import password_required
 
 PAGE_SIZE = 20
 PENDING = (DepositStatus.REQUIRES_PAYMENT_METHOD, DepositStatus.REQUIRES_ACTION)
@@ -51,6 +55,7 @@ class CardRemoveForm(forms.Form):
     card = forms.RegexField(regex=r"^\w{1,255}$")
 
 
+@csp_allow(stripe_csp_sources)
 @never_cache
 @require_GET
 @member_required
@@ -73,6 +78,7 @@ def deposits(request: MemberRequest) -> HttpResponse:
             "cards": cards,
             "cards_unavailable": cards_unavailable,
             "stripe": stripe_browser(),
+            "password_confirmed": password_recently_confirmed(request),
         },
     )
 
@@ -89,7 +95,7 @@ def deposit_complete(request: MemberRequest, ref: str) -> JsonResponse:
     except PaymentProviderUnavailable as unavailable:
         return JsonResponse({"error": unavailable.message}, status=503)
     answer = {"status": deposit.status, "label": str(deposit.get_status_display())}
-    if deposit.status in PENDING:
+    if deposit.status in PENDING and _may_use_card(request, deposit):
         answer["client_secret"] = deposit.client_secret
     if deposit.status == DepositStatus.REQUIRES_PAYMENT_METHOD:
         answer["message"] = _("This card could not hold the deposit. Try another card.")
@@ -98,6 +104,7 @@ def deposit_complete(request: MemberRequest, ref: str) -> JsonResponse:
 
 @require_POST
 @member_required
+@password_required
 def card_remove(request: MemberRequest) -> HttpResponse:
     form = CardRemoveForm(request.POST)
     if not form.is_valid():
@@ -116,6 +123,12 @@ def card_remove(request: MemberRequest) -> HttpResponse:
             % {"last4": card.last4},
         )
     return redirect("app:deposits")
+
+
+def _may_use_card(request: MemberRequest, deposit: Deposit) -> bool:
+    """Adding a card (a SetupIntent's secret) needs the password given recently; confirming
+    3-D Secure on a card already saved does not."""
+    return deposit.status != DepositStatus.REQUIRES_PAYMENT_METHOD or password_recently_confirmed(request)
 
 
 def _row(deposit: Deposit) -> DepositRow:

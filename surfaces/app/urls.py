@@ -1,7 +1,8 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from surfaces.app import deposits, events, sharing, views, wallet
+from loyalty.core.passwords import password_urls
+from surfaces.app import account, deposits, events, sharing, views, wallet
 from surfaces.app.erasure import account_delete, account_delete_cancel
 
 app_name = "app"
@@ -9,7 +10,11 @@ app_name = "app"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", account.LoginTokenView.as_view(), name="login-token"),
     path("logout/", LogoutView.as_view(next_page="app:login"), name="logout"),
+    path("account/", account.account, name="account"),
+    path("account/confirm-password", account.password_confirm, name="password-confirm"),
+    *password_urls("app", login_url="app:login"),
     path("holds/", views.holds, name="holds"),
     path("events/", events.events, name="events"),
     path("events/<int:event_id>/dispute", events.event_dispute, name="event-dispute"),
@@ -29,6 +34,6 @@ urlpatterns = [
     path("perks/", wallet.perks, name="perks"),
     path("perks/<str:ref>/claim", wallet.perk_claim, name="perk-claim"),
     path("wallet/", wallet.wallet, name="wallet"),
-    path("wallet/<str:code>/", wallet.voucher, name="voucher"),
-    path("wallet/<str:code>/qr.<str:kind>", wallet.voucher_qr, name="voucher-qr"),
+    path("wallet/<int:voucher_id>/", wallet.voucher, name="voucher"),
+    path("wallet/<int:voucher_id>/qr.<str:kind>", wallet.voucher_qr, name="voucher-qr"),
 ]

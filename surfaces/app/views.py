@@ -5,7 +5,6 @@ services; a refusal is shown on the page, in the member's language where the dom
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError
+from loyalty.core.twofactor import TwoStepLoginView
 from loyalty.members.models import Locale
 from loyalty.members.selectors import member_consents, member_lookups
 from loyalty.members.services import consent_set, member_pass_issue
@@ -33,10 +33,13 @@ def _zh(request: MemberRequest) -> bool:
     return request.member.locale == Locale.SIMPLIFIED_CHINESE
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(TwoStepLoginView):
+    """E-mail and password; then the code, for the few members with a device (staff who
+    enrolled one in the portal). Refused unhashed once locked out (config/lockout.py)."""
+
     template_name = "app/login.html"
-    redirect_authenticated_user = True
     next_page = "app:home"
+    code_step_url = "app:login-token"
 
 
 @require_GET

@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError, Refused
@@ -28,7 +29,7 @@ from perks.catalog.eligibility import perk_refusal
 from perks.catalog.errors import MemberNotEligible, MemberOnHold
 from perks.catalog.models import Perk
 from perks.catalog.selectors import perks_live
-from perks.vouchers.codes import UnknownCode, code_format, code_normalize
+from perks.vouchers.codes import code_format
 from perks.vouchers.models import Voucher, VoucherStatus
 from perks.vouchers.qr import CONTENT_TYPES, QrKind, qr_image
 from perks.vouchers.selectors import vouchers_of_member
@@ -98,7 +99,7 @@ def perk_claim(request: MemberRequest, ref: str) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("app:perks")
     messages.success(request, _("%(perk)s is in your wallet.") % {"perk": perk.title})
-    return redirect("app:voucher", code=voucher.code)
+    return redirect("app:voucher", voucher_id=voucher.pk)
 
 
 @require_GET
@@ -113,10 +114,13 @@ def wallet(request: MemberRequest) -> HttpResponse:
     return render(request, "app/wallet.html", {"page": page, "show_past": show_past})
 
 
+# A voucher's page and image carry its code: named by id in the URL (so no access log
+# holds the code) and kept by no cache on the way or in the browser.
+@never_cache
 @require_GET
 @member_required
-def voucher(request: MemberRequest, code: str) -> HttpResponse:
-    held = _own_voucher(request.member, code)
+def voucher(request: MemberRequest, voucher_id: int) -> HttpResponse:
+    held = _own_voucher(request.member, voucher_id)
     return render(
         request,
         "app/voucher.html",
@@ -128,26 +132,21 @@ def voucher(request: MemberRequest, code: str) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 @member_required
-def voucher_qr(request: MemberRequest, code: str, kind: str) -> HttpResponse:
+def voucher_qr(request: MemberRequest, voucher_id: int, kind: str) -> HttpResponse:
     if kind not in CONTENT_TYPES:
         raise Http404
-    held = _own_voucher(request.member, code)
+    held = _own_voucher(request.member, voucher_id)
     image = qr_image(code=held.code, kind=cast(QrKind, kind))
     with default_storage.open(image.name, "rb") as stored:
-        response = HttpResponse(stored.read(), content_type=image.content_type)
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+        return HttpResponse(stored.read(), content_type=image.content_type)
 
 
-def _own_voucher(member: Member, code: str) -> Voucher:
+def _own_voucher(member: Member, voucher_id: int) -> Voucher:
     """One of the member's own vouchers; anyone else's is as unknown as no voucher at all."""
-    try:
-        canonical = code_normalize(code)
-    except UnknownCode:
-        raise Http404 from None
-    held = vouchers_of_member(member=member).select_related("perk", "merchant").filter(code=canonical).first()
+    held = vouchers_of_member(member=member).select_related("perk", "merchant").filter(pk=voucher_id).first()
     if held is None:
         raise Http404
     return held

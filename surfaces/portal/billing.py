@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -19,16 +18,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError
-from loyalty.core.errors import PermissionDenied as Forbidden
+from loyalty.core.headers import csp_allow
 from perks.billing.errors import PaymentProviderUnavailable
 from perks.billing.models import Invoice
 from perks.billing.selectors import billing_profile_of, billing_usage_of, invoices_of_merchant
 from perks.billing.services import Card, billing_card_on_file, billing_card_save, billing_card_setup
-from perks.billing.stripe_client import stripe_browser
+from perks.billing.stripe_client import stripe_browser, stripe_csp_sources
 from perks.catalog.money import quantize
 from perks.merchants.permissions import Permission
-from perks.merchants.services import staff_require
-from surfaces.portal.access import StaffRequest, staff_required
+from surfaces.portal.access import StaffRequest, portal_page
 from surfaces.portal.pages import page_of
 
 
@@ -43,11 +41,11 @@ class CardSaveForm(forms.Form):
     setup_intent = forms.RegexField(regex=r"^seti_\w{1,200}$")
 
 
+@csp_allow(stripe_csp_sources)
 @never_cache
 @require_GET
-@staff_required
+@portal_page(permission=Permission.BILLING_VIEW)
 def billing(request: StaffRequest) -> HttpResponse:
-    _require(request)
     profile = billing_profile_of(merchant=request.merchant)
     card: Card | None = None
     card_unavailable = False
@@ -72,10 +70,9 @@ def billing(request: StaffRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@portal_page(permission=Permission.BILLING_VIEW)
 def card_setup(request: StaffRequest) -> JsonResponse:
     """A new SetupIntent's secret, for the card form to save a card on."""
-    _require(request)
     try:
         secret = billing_card_setup(merchant=request.merchant, actor=request.user)
     except DomainError as refused:
@@ -84,10 +81,9 @@ def card_setup(request: StaffRequest) -> JsonResponse:
 
 
 @require_POST
-@staff_required
+@portal_page(permission=Permission.BILLING_VIEW)
 def card_save(request: StaffRequest) -> JsonResponse:
     """The card the form saved becomes the one invoices are charged to."""
-    _require(request)
     form = CardSaveForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"error": _("The card form sent nothing to save; please try again.")}, status=400)
@@ -99,13 +95,6 @@ def card_save(request: StaffRequest) -> JsonResponse:
         return _refusal(refused)
     messages.success(request, _("The card is saved: your invoices are charged to it from now on."))
     return JsonResponse({"status": "saved"})
-
-
-def _require(request: StaffRequest) -> None:
-    try:
-        staff_require(user=request.user, merchant=request.merchant, permission=Permission.BILLING_VIEW)
-    except Forbidden as refusal:
-        raise PermissionDenied(refusal.message) from None
 
 
 def _refusal(refused: DomainError) -> JsonResponse:

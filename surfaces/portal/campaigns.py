@@ -1,10 +1,13 @@
 """Campaigns in the portal: start one (a perk to a tier or a score and above), watch it
 issue live, and download its codes. The rules are `campaign_create`'s; its refusals land
-on the form's fields."""
+on the form's fields. Every role follows campaigns; the codes are live vouchers that a till
+redeems, so only a role that may issue vouchers downloads them, and no browser or proxy
+keeps a copy."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from loyalty.core.errors import DomainError, NotFound, PermissionDenied
@@ -19,12 +22,12 @@ from perks.vouchers.campaigns.selectors import (
 )
 from perks.vouchers.campaigns.services import campaign_create
 from perks.vouchers.models import Campaign
-from surfaces.portal.access import StaffRequest, staff_required
+from surfaces.portal.access import StaffRequest, portal_page
 from surfaces.portal.forms import CampaignForm
 from surfaces.portal.pages import page_of
 
 
-@staff_required
+@portal_page(permission=None)
 def campaigns(request: StaffRequest) -> HttpResponse:
     """The merchant's campaigns, and a new one."""
     form = CampaignForm(
@@ -54,20 +57,21 @@ def campaigns(request: StaffRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@portal_page(permission=None)
 def campaign(request: StaffRequest, ref: str) -> HttpResponse:
     return _campaign_render(request, ref, "portal/campaign.html")
 
 
 @require_GET
-@staff_required
+@portal_page(permission=None)
 def campaign_progress_fragment(request: StaffRequest, ref: str) -> HttpResponse:
     """The progress bar alone, polled by htmx every 2 s until the campaign ends."""
     return _campaign_render(request, ref, "portal/_campaign_progress.html")
 
 
+@never_cache
 @require_GET
-@staff_required
+@portal_page(permission=Permission.VOUCHERS_ISSUE)
 def campaign_codes(request: StaffRequest, ref: str) -> StreamingHttpResponse:
     found = _campaign(request, ref)
     response = StreamingHttpResponse(campaign_codes_csv(campaign=found), content_type="text/csv")

@@ -24,7 +24,7 @@ from perks.vouchers.codes import code_format
 from perks.vouchers.models import Redemption, RedemptionChannel
 from perks.vouchers.selectors import redemption_by_ref, redemptions_of_merchant
 from perks.vouchers.services import Validation, redemption_reverse, voucher_redeem, voucher_validate
-from surfaces.portal.access import StaffRequest, staff_required
+from surfaces.portal.access import StaffRequest, may_use, portal_page
 from surfaces.portal.forms import RedeemForm, ReversalForm
 from surfaces.portal.pages import attempt, page_of
 
@@ -47,7 +47,7 @@ BENEFIT_LABELS = {
 
 
 @never_cache
-@staff_required
+@portal_page(permission=None)
 def counter(request: StaffRequest) -> HttpResponse:
     locations = [
         (location.code, f"{location.code} · {location.name}")
@@ -75,14 +75,14 @@ def counter(request: StaffRequest) -> HttpResponse:
         {
             "recent": page_of(request, redemptions),
             "can_redeem": Permission.REDEMPTIONS_CREATE in request.permissions,
-            "can_reverse": Permission.REDEMPTIONS_REVERSE in request.permissions,
+            "can_reverse": may_use(request, "portal:redemption-reversal"),
         }
     )
     return render(request, "portal/counter.html", context)
 
 
 @require_POST
-@staff_required
+@portal_page(permission=Permission.REDEMPTIONS_REVERSE)
 def redemption_reversal(request: StaffRequest, ref: str) -> HttpResponse:
     form = ReversalForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""

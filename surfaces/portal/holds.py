@@ -7,7 +7,6 @@ the form's field. Cashiers have no business with members' holds: every page is a
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,7 +15,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError, NotFound
-from loyalty.core.errors import PermissionDenied as Forbidden
 from loyalty.scoring.models import Hold, HoldAppeal
 from loyalty.scoring.selectors import (
     HOLD_ACTIVE,
@@ -29,9 +27,8 @@ from loyalty.scoring.selectors import (
     holds_of_merchant,
 )
 from perks.merchants.permissions import Permission
-from perks.merchants.services import staff_require
 from perks.merchants.services.holds import merchant_hold_lift, merchant_hold_place
-from surfaces.portal.access import StaffRequest, staff_required
+from surfaces.portal.access import StaffRequest, portal_page
 from surfaces.portal.forms import HoldFilterForm, HoldForm, HoldLiftForm
 from surfaces.portal.pages import attempt, page_of
 
@@ -52,10 +49,9 @@ class HoldRow:
 
 
 @never_cache
-@staff_required
+@portal_page(permission=Permission.HOLDS_MANAGE)
 def holds(request: StaffRequest) -> HttpResponse:
     """The merchant's holds, those in force first, and a new one."""
-    _require(request)
     form = HoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         placed = _place(request, form)
@@ -83,10 +79,9 @@ def holds(request: StaffRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@portal_page(permission=Permission.HOLDS_MANAGE)
 def hold(request: StaffRequest, ref: str) -> HttpResponse:
     """One hold: what the member reads, its appeals, and lifting it."""
-    _require(request)
     found = _hold(request, ref)
     return render(
         request,
@@ -96,9 +91,8 @@ def hold(request: StaffRequest, ref: str) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@portal_page(permission=Permission.HOLDS_MANAGE)
 def hold_lift(request: StaffRequest, ref: str) -> HttpResponse:
-    _require(request)
     found = _hold(request, ref)
     form = HoldLiftForm(request.POST)
     if not form.is_valid():
@@ -112,13 +106,6 @@ def hold_lift(request: StaffRequest, ref: str) -> HttpResponse:
             _("The hold is lifted. The member has been told."),
         )
     return redirect("portal:hold", slug=request.merchant.slug, ref=found.ref)
-
-
-def _require(request: StaffRequest) -> None:
-    try:
-        staff_require(user=request.user, merchant=request.merchant, permission=Permission.HOLDS_MANAGE)
-    except Forbidden as refusal:
-        raise PermissionDenied(refusal.message) from None
 
 
 def _place(request: StaffRequest, form: HoldForm) -> Hold | None:

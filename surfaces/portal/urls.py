@@ -1,7 +1,8 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from surfaces.portal import billing, campaigns, cashier, holds, views
+from loyalty.core.passwords import password_urls
+from surfaces.portal import account, billing, campaigns, cashier, holds, views
 
 app_name = "portal"
 
@@ -9,6 +10,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(next_page="portal:login"), name="logout"),
+    # The signed-in person's own account; before the merchants' <slug>/ pages.
+    path("login/code/", account.LoginTokenView.as_view(), name="login-token"),
+    path("account/", account.account, name="account"),
+    path("account/two-factor/", account.totp_enrol, name="totp-enrol"),
+    *password_urls("portal", login_url="portal:login"),
     path("<slug:slug>/", views.dashboard, name="dashboard"),
     path("<slug:slug>/perks/<str:ref>/status", views.perk_status, name="perk-status"),
     path("<slug:slug>/keys/", views.keys, name="keys"),

@@ -1,15 +1,16 @@
 """The merchant portal: perks, keys, webhooks and the audit trail of one merchant.
 
 Views parse, call one service or selector, and render; every rule (who may do what, which
-status may follow which) is the services'. A refusal becomes a message on the page.
+status may follow which) is the services'. A refusal becomes a message on the page; a page
+the role may not open at all says so with a 403 before it runs (`access.portal_page`).
 """
 
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from loyalty.core.twofactor import TwoStepLoginView
 from perks.catalog.rules import PERK_TRANSITIONS
 from perks.catalog.selectors import perk_by_ref, perks_of_merchant
 from perks.catalog.services import perk_transition
@@ -28,15 +29,18 @@ from perks.merchants.services import (
     webhook_delivery_retry,
     webhook_endpoint_create,
 )
-from surfaces.portal.access import StaffRequest, staff_required
+from surfaces.portal.access import StaffRequest, may_use, portal_page
 from surfaces.portal.forms import ApiKeyForm, WebhookEndpointForm
 from surfaces.portal.pages import attempt, form_create, page_of
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(TwoStepLoginView):
+    """E-mail and password; then the code for an owner who turned two-factor on.
+    Refused unhashed once locked out (config/lockout.py)."""
+
     template_name = "portal/login.html"
-    redirect_authenticated_user = True
     next_page = "portal:home"
+    code_step_url = "portal:login-token"
 
 
 @require_GET
@@ -51,16 +55,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@portal_page(permission=None)
 def dashboard(request: StaffRequest) -> HttpResponse:
     perks = perks_of_merchant(merchant=request.merchant).select_related("min_tier")
     rows = [(perk, sorted(PERK_TRANSITIONS[perk.status])) for perk in perks]
-    can_manage = Permission.PERKS_MANAGE in request.permissions
+    can_manage = may_use(request, "portal:perk-status")
     return render(request, "portal/dashboard.html", {"rows": rows, "can_manage": can_manage})
 
 
 @require_POST
-@staff_required
+@portal_page(permission=Permission.PERKS_MANAGE)
 def perk_status(request: StaffRequest, ref: str) -> HttpResponse:
     to = request.POST.get("to", "")
     attempt(
@@ -74,7 +78,7 @@ def perk_status(request: StaffRequest, ref: str) -> HttpResponse:
 
 
 @never_cache
-@staff_required
+@portal_page(permission=Permission.KEYS_MANAGE)
 def keys(request: StaffRequest) -> HttpResponse:
     """Keys are listed by prefix; a new key's secret is shown on this response only."""
     form, created = form_create(
@@ -93,7 +97,7 @@ def keys(request: StaffRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@portal_page(permission=Permission.KEYS_MANAGE)
 def key_revoke(request: StaffRequest, prefix: str) -> HttpResponse:
     key = get_object_or_404(ApiKey, merchant=request.merchant, prefix=prefix)
     attempt(request, lambda: api_key_revoke(key=key, actor=request.user), "Key revoked.")
@@ -101,7 +105,7 @@ def key_revoke(request: StaffRequest, prefix: str) -> HttpResponse:
 
 
 @never_cache
-@staff_required
+@portal_page(permission=Permission.WEBHOOKS_MANAGE)
 def webhooks(request: StaffRequest) -> HttpResponse:
     form, created = form_create(
         request,
@@ -125,7 +129,7 @@ def webhooks(request: StaffRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@portal_page(permission=Permission.WEBHOOKS_MANAGE)
 def delivery_retry(request: StaffRequest, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, endpoint__merchant=request.merchant, pk=delivery_id)
     attempt(
@@ -136,8 +140,10 @@ def delivery_retry(request: StaffRequest, delivery_id: int) -> HttpResponse:
     return redirect("portal:webhooks", slug=request.merchant.slug)
 
 
+@never_cache
 @require_GET
-@staff_required
+@portal_page(permission=Permission.AUDIT_VIEW)
 def audit(request: StaffRequest) -> HttpResponse:
+    """Who did what. Its targets include vouchers' live codes: no browser or proxy keeps a copy."""
     entries = audit_entries_of_merchant(merchant=request.merchant).select_related("actor_user", "actor_key")
     return render(request, "portal/audit.html", {"entries": page_of(request, entries)})

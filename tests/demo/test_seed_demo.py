@@ -3,6 +3,7 @@ import json
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from loyalty.members.models import Consent, ConsentChange, Member, MerchantLink
 from loyalty.members.selectors import member_linked_by_ref
@@ -12,6 +13,9 @@ from perks.merchants.models import Merchant
 from perks.vouchers.models import Campaign, CampaignStatus, Voucher
 
 pytestmark = pytest.mark.django_db
+
+# Sign-in is counted per request (django-axes), so authenticate() is given one.
+SIGN_IN = RequestFactory().post("/app/login/")
 
 
 @pytest.fixture
@@ -24,7 +28,7 @@ def manifest(tmp_path):
 def test_seed_demo_writes_a_manifest_whose_logins_work(manifest):
     assert set(manifest) == {"base_url_hint", "merchants", "members", "operator"}
     operator = manifest["operator"]
-    user = authenticate(username=operator["email"], password=operator["password"])
+    user = authenticate(SIGN_IN, username=operator["email"], password=operator["password"])
     assert user is not None
     assert user.is_superuser
 
@@ -52,7 +56,7 @@ def test_there_is_a_member_in_every_tier_whose_login_score_and_tier_are_as_liste
     assert {entry["tier"] for entry in entries} == set(Tier.objects.values_list("slug", flat=True))
     for entry in entries:
         assert set(entry) == {"ref", "email", "password", "score", "tier"}
-        assert authenticate(username=entry["email"], password=entry["password"]) is not None
+        assert authenticate(SIGN_IN, username=entry["email"], password=entry["password"]) is not None
         standing = MemberStanding.objects.select_related("tier").get(member__ref=entry["ref"])
         assert (standing.score, standing.tier.slug) == (entry["score"], entry["tier"])
 

@@ -3,6 +3,7 @@ import json
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from perks.catalog.models import Perk, PerkStatus
 from perks.merchants.models import Category, Staff
@@ -32,7 +33,9 @@ def test_a_merchant_of_each_kind_with_a_working_key_and_staff_logins(manifest):
         assert sorted(key.scopes) == sorted(Scope.values)
         assert sorted(s["role"] for s in entry["staff"]) == ["cashier", "manager", "owner"]
         for login in entry["staff"]:
-            user = authenticate(username=login["email"], password=login["password"])
+            user = authenticate(
+                RequestFactory().post("/portal/login/"), username=login["email"], password=login["password"]
+            )
             assert user is not None
             assert Staff.objects.get(user=user).role == login["role"]
         assert Category(entry["category"])

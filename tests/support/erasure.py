@@ -8,6 +8,8 @@ from django.contrib.auth.models import User
 from django.db import connection, models
 from django.db.models.functions import Cast
 
+from loyalty.core.crypto import EncryptedTextField
+
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)  # EmailField is a CharField
 
 
@@ -39,6 +41,14 @@ def personal_data_found(values: Iterable[str]) -> list[str]:
     for model, field in text_columns():
         rows = model._base_manager.all()
         column = field.name
+        if isinstance(field, EncryptedTextField):  # the database sees only ciphertext: read it here
+            plain = [text.casefold() for text in rows.values_list(column, flat=True) if text]
+            found += [
+                f"{model._meta.db_table}.{field.column}: {value}"
+                for value in values
+                if any(value.casefold() in text for text in plain)
+            ]
+            continue
         if isinstance(field, models.JSONField):
             rows = rows.annotate(_as_text=Cast(field.name, models.TextField()))
             column = "_as_text"

@@ -26,7 +26,7 @@ from loyalty.members.models import (
     MemberPass,
 )
 
-_PASS_SALT = "perkline.members.pass"  # noqa: S105 (a namespace for signatures, not a secret)
+_PASS_SALT = "perkline.members.pass"  # noqa: S105  # nosec B105  # a namespace for signatures, not a secret
 _VERIFICATIONS = {"email": "email_verified", "phone": "phone_verified", "identity": None}
 
 

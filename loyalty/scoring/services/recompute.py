@@ -248,6 +248,8 @@ def _tier_change(
 def _schedule_pending_recompute() -> None:
     delay = settings.SCORE_RECOMPUTE_DEBOUNCE_SECONDS
     # The running task clears the key before it claims requests, so nothing queued after
-    # that point waits for the safety sweep in the beat schedule.
-    if cache.add(DEBOUNCE_KEY, 1, timeout=max(60, delay * 4)):
-        recompute_pending.apply_async(countdown=delay)
+    # that point waits for the safety sweep in the beat schedule. A send the broker refused
+    # clears it too, so the next request tries again rather than wait for the sweep.
+    scheduling = cache.add(DEBOUNCE_KEY, 1, timeout=max(60, delay * 4))
+    if scheduling and not recompute_pending.enqueue_committed(countdown=delay):
+        cache.delete(DEBOUNCE_KEY)

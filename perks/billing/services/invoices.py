@@ -26,6 +26,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from loyalty.core.errors import Conflict, Invalid
@@ -71,6 +72,8 @@ _RANK: dict[str, int] = {
 UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
 NOTICE_PAUSED = "paused"
 NOTICE_RESUMED = "resumed"
+# A notice still due this long after its change lost its task.
+NOTICE_GRACE = timedelta(minutes=2)
 
 
 # --- Plans -----------------------------------------------------------------------------------
@@ -427,12 +430,40 @@ def _announce(merchant: Merchant, event: str, notice: str, *, invoice: Invoice |
         merchant=merchant, actor=None, action=f"billing.{notice}", target=invoice.ref if invoice else ""
     )
     webhook_emit(merchant=merchant, type=event, data=data)
+    # The notice is due from this transaction: its task sends it, or beat's sweep does
+    # (`billing_notices_due`) when the broker was down.
+    BillingProfile.objects.filter(merchant=merchant).update(notice_due=notice, notice_invoice=invoice)
     notice_task.delay_on_commit(merchant.pk, notice, invoice.pk if invoice else None)
 
 
+def billing_notices_due(*, grace: timedelta = NOTICE_GRACE, now: datetime | None = None) -> int:
+    """Send the notices still due `grace` after their change (beat): their task was never
+    queued. The number of emails sent."""
+    cutoff = (now or timezone.now()) - grace
+    due = BillingProfile.objects.filter(
+        Q(notice_due=NOTICE_PAUSED, paused_at__lte=cutoff)
+        | Q(notice_due=NOTICE_RESUMED, resumed_at__lte=cutoff)
+    ).values_list("merchant_id", "notice_due", "notice_invoice_id")
+    return sum(
+        billing_notice_send(merchant_id=merchant_id, notice=notice, invoice_id=invoice_id)
+        for merchant_id, notice, invoice_id in due
+    )
+
+
 def billing_notice_send(*, merchant_id: int, notice: str, invoice_id: int | None = None) -> int:
-    """Email the merchant's owners that billing was paused or resumed; how many were sent."""
-    merchant = Merchant.objects.get(pk=merchant_id)
+    """Email the merchant's owners that billing was paused or resumed, if that notice is
+    still due; how many were sent. Under the profile's lock, so of its task and the sweep
+    only one sends it; a notice a newer change replaced is not sent."""
+    with transaction.atomic():
+        due = BillingProfile.objects.select_for_update().filter(merchant_id=merchant_id, notice_due=notice)
+        if due.values_list("pk", flat=True).first() is None:
+            return 0
+        sent = _notice_mail(Merchant.objects.get(pk=merchant_id), notice, invoice_id)
+        BillingProfile.objects.filter(merchant_id=merchant_id).update(notice_due="", notice_invoice=None)
+    return sent
+
+
+def _notice_mail(merchant: Merchant, notice: str, invoice_id: int | None) -> int:
     invoice = Invoice.objects.filter(pk=invoice_id).first() if invoice_id else None
     if notice == NOTICE_PAUSED:
         subject = f"Perkline: new vouchers of {merchant.name} are paused"

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from loyalty.core.errors import Invalid, Refused
 from loyalty.members.models import Member
-from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier
+from loyalty.scoring.models import SCORE_MAX, SCORE_MIN, Tier, TierChange
 from loyalty.scoring.selectors import audience, holds_suspending
 from perks.billing.errors import MerchantBillingPaused
 from perks.billing.selectors import billing_paused
@@ -36,6 +36,7 @@ from perks.vouchers import sql
 from perks.vouchers.campaigns.tasks import campaign_chunk_issue_task, campaign_plan_task
 from perks.vouchers.locks import member_claims_lock, members_claims_lock
 from perks.vouchers.models import (
+    AutoIssueSweep,
     Campaign,
     CampaignChunk,
     CampaignStatus,
@@ -53,6 +54,10 @@ log = logging.getLogger(__name__)
 # worker died holding them): `campaigns_resume` queues its pending chunks again.
 STALL_AFTER = timedelta(minutes=5)
 FAILURE_MAX_LENGTH = 300
+# The auto-issue sweep reads tier changes written at least this long ago (their task has
+# had its chance), this many a run.
+AUTO_ISSUE_GRACE = timedelta(minutes=2)
+AUTO_ISSUE_SWEEP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -307,25 +312,81 @@ def _audience_score(score: int | None) -> int | None:
     return score
 
 
-def vouchers_auto_issue(*, member_id: int, tier: str, previous_tier: str | None) -> list[Voucher]:
-    """Give a member who reached `tier` (from `previous_tier`) every live auto-issue perk
-    whose minimum tier they crossed; returns the vouchers issued now.
+def vouchers_auto_issue(
+    *, member_id: int, tier: str, previous_tier: str | None, changed_at: datetime | None = None
+) -> list[Voucher]:
+    """Give a member who reached `tier` (from `previous_tier`, at `changed_at`) every live
+    auto-issue perk whose minimum tier they crossed; returns the vouchers issued now.
 
     Idempotent per perk: a member who still holds an unexpired, unused auto voucher of the
     perk gets no other, so a retried or duplicated task issues nothing twice, and neither
-    does a member going down and up again while their voucher is still good. Once it is
-    used or expired, reaching the tier again earns a new one (a merchant who wants "once
-    ever" sets the perk's per-member limit). Refusals (a hold, the limit, the inventory)
-    are skipped and logged: nobody is waiting for an answer.
+    does a member going down and up again while their voucher is still good. Nor does a
+    member who got one since `changed_at`, even if it is spent: this change was served
+    (by its task or by the sweep, whichever came first). Once it is used or expired,
+    reaching the tier again earns a new one (a merchant who wants "once ever" sets the
+    perk's per-member limit). Refusals (a hold, the limit, the inventory) are skipped and
+    logged: nobody is waiting for an answer.
     """
-    member = Member.objects.get(pk=member_id)
     reached = Tier.objects.get(slug=tier)
     before = Tier.objects.filter(slug=previous_tier).first() if previous_tier else None
-    issued = []
-    for perk in perks_auto_issued_on_reaching(tier=reached, previous_tier=before):
+    perks = list(perks_auto_issued_on_reaching(tier=reached, previous_tier=before))
+    return _auto_issue(member_id, perks, changed_at)
+
+
+def vouchers_auto_issue_due(
+    *, batch: int = AUTO_ISSUE_SWEEP_BATCH, grace: timedelta = AUTO_ISSUE_GRACE, now: datetime | None = None
+) -> int:
+    """Beat's sweep behind `vouchers_auto_issue_task`, whose message a broker that was down
+    lost: the auto-issue of up to `batch` tier changes, in the order they were written, as
+    their task would have done it; the number of vouchers issued.
+
+    The record of the work due is the tier change itself (`TierChange`, written in the
+    transaction that moves the member, by every path: joining, recomputation, the nightly
+    bulk run), read from where the sweep stopped (`AutoIssueSweep`). That costs one row in
+    all, instead of a "done" row per tier change: what makes a change served once is the
+    voucher, as `vouchers_auto_issue` checks it under the member's claims lock (one issued
+    since the change, even spent, means the task came first). A bounded reconciliation of
+    "members of tier T without T's perks" was the other way; it cannot tell a member who
+    spent the voucher from one who never got it, and reads the whole tier every run.
+
+    The sweep reads the changes up to the newest one it saw `grace` ago: by then the
+    transactions that wrote them have committed (a change is written at the end of its
+    transaction), and their own tasks have had their chance. Its first run starts at the
+    newest change: what came before had its task."""
+    now = now or timezone.now()
+    progress = _sweep_progress(now)
+    if progress.seen_at > now - grace:
+        return 0
+    upward = Q(previous_tier=None) | Q(tier__rank__gt=F("previous_tier__rank"))
+    changes = list(
+        TierChange.objects.filter(upward, pk__gt=progress.through, pk__lte=progress.seen)
+        .select_related("tier", "previous_tier")
+        .order_by("pk")[:batch]
+    )
+    crossed: dict[tuple[int, int | None], list[Perk]] = {}
+    issued = 0
+    for change in changes:
+        key = (change.tier_id, change.previous_tier_id)
+        if key not in crossed:
+            crossed[key] = list(
+                perks_auto_issued_on_reaching(tier=change.tier, previous_tier=change.previous_tier)
+            )
+        issued += len(_auto_issue(change.member_id, crossed[key], change.changed_at))
+    _sweep_advance(progress, changes[-1].pk if len(changes) == batch else progress.seen, now)
+    return issued
+
+
+def _auto_issue(member_id: int, perks: list[Perk], changed_at: datetime | None) -> list[Voucher]:
+    """Issue each of `perks` to the member unless served already, one perk a transaction.
+    A member erased since has nothing to receive."""
+    member = Member.objects.filter(pk=member_id).first()
+    if member is None:
+        return []
+    issued: list[Voucher] = []
+    for perk in perks:
         with transaction.atomic():
             member_claims_lock(member_id)
-            if _auto_voucher_held(perk, member_id):
+            if _auto_voucher_held(perk, member_id, changed_at):
                 continue
             try:
                 issued.append(voucher_issue(perk=perk, member=member, actor=None, source=VoucherSource.AUTO))
@@ -334,11 +395,33 @@ def vouchers_auto_issue(*, member_id: int, tier: str, previous_tier: str | None)
     return issued
 
 
-def _auto_voucher_held(perk: Perk, member_id: int) -> bool:
-    return Voucher.objects.filter(
-        perk=perk,
-        member_id=member_id,
-        source=VoucherSource.AUTO,
-        status=VoucherStatus.ISSUED,
-        expires_at__gt=timezone.now(),
-    ).exists()
+def _auto_voucher_held(perk: Perk, member_id: int, since: datetime | None) -> bool:
+    """The member holds an auto voucher of the perk still good, or got one at `since` or after."""
+    held = Q(status=VoucherStatus.ISSUED, expires_at__gt=timezone.now())
+    if since is not None:
+        held |= Q(issued_at__gte=since)
+    return Voucher.objects.filter(held, perk=perk, member_id=member_id, source=VoucherSource.AUTO).exists()
+
+
+def _sweep_progress(now: datetime) -> AutoIssueSweep:
+    """The sweep's row; its first run makes it at the newest tier change."""
+    newest = _newest_tier_change()
+    progress, _ = AutoIssueSweep.objects.get_or_create(
+        pk=1, defaults={"through": newest, "seen": newest, "seen_at": now}
+    )
+    return progress
+
+
+def _sweep_advance(progress: AutoIssueSweep, through: int, now: datetime) -> None:
+    """Record how far this run got; once it has caught up with what it saw, look again.
+    Conditional on the row as read, so of two runs at once only one moves it."""
+    fields: dict[str, Any] = {"through": through}
+    if through == progress.seen:
+        fields.update(seen=_newest_tier_change(), seen_at=now)
+    AutoIssueSweep.objects.filter(pk=progress.pk, through=progress.through, seen=progress.seen).update(
+        **fields
+    )
+
+
+def _newest_tier_change() -> int:
+    return TierChange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0

@@ -1,6 +1,7 @@
 """Campaign jobs. Each takes ids and is safe to run twice: a campaign planned or a chunk
 done returns at once. Services enqueue these, so they import the services inside."""
 
+from datetime import datetime
 from typing import Any
 
 from loyalty.core.tasks import PerklineTask, task
@@ -46,7 +47,21 @@ def campaigns_resume_task() -> int:
 
 
 @task("vouchers.auto_issue")
-def vouchers_auto_issue_task(member_id: int, tier: str, previous_tier: str | None) -> int:
+def vouchers_auto_issue_task(
+    member_id: int, tier: str, previous_tier: str | None, changed_at: str | None = None
+) -> int:
+    """`changed_at` is the tier change's time in ISO 8601; messages queued before it was
+    passed have none."""
     from perks.vouchers.campaigns.services import vouchers_auto_issue
 
-    return len(vouchers_auto_issue(member_id=member_id, tier=tier, previous_tier=previous_tier))
+    at = datetime.fromisoformat(changed_at) if changed_at else None
+    return len(
+        vouchers_auto_issue(member_id=member_id, tier=tier, previous_tier=previous_tier, changed_at=at)
+    )
+
+
+@task("vouchers.auto_issue_due")
+def vouchers_auto_issue_due_task() -> int:
+    from perks.vouchers.campaigns.services import vouchers_auto_issue_due
+
+    return vouchers_auto_issue_due()

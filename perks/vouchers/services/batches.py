@@ -6,8 +6,13 @@ on the time the POS recorded. An item's outcome (its redemption, or the refusal'
 message) is written in the transaction that redeemed it, so an item is applied at most
 once: a retried or duplicated task skips every item already done and carries on. When
 none is left the batch is done, once, and `redemption_batch.completed` goes out.
+
+The batch keeps its actor, so beat's sweep (`redemption_batches_due`) applies a batch
+still pending after a grace period (its task was never queued: a broker that was down),
+or one running for far longer than a batch takes (its worker was lost).
 """
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +20,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from loyalty.core.errors import DomainError, Invalid
@@ -33,6 +38,8 @@ from perks.vouchers.models import (
 )
 from perks.vouchers.tasks import redemption_batch_apply as redemption_batch_apply_task
 
+log = logging.getLogger(__name__)
+
 BATCH_MAX_ITEMS = 1000
 # How far ahead of our clock a POS's clock may run; beyond it, a time is an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -40,6 +47,11 @@ CLOCK_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=366)
 FIELD_MAX_LENGTH = 64
 ERROR_MESSAGE_MAX_LENGTH = 300
+# A batch still pending this long after its upload lost its task; one running this long
+# (a thousand items take seconds) lost its worker.
+SWEEP_GRACE = timedelta(minutes=2)
+SWEEP_STALLED = timedelta(minutes=15)
+SWEEP_BATCHES = 20
 
 
 @dataclass(frozen=True)
@@ -60,12 +72,15 @@ def redemption_batch_create(
         raise Invalid(f"A batch has 1 to {BATCH_MAX_ITEMS:,} redemptions.", param="redemptions")
     now = timezone.now()
     rows = [_item_row(index, item, now) for index, item in enumerate(items)]
+    actor_kind, actor_id = _actor_id(actor)
     with transaction.atomic():
-        batch = RedemptionBatch.objects.create(merchant=merchant, created_by=_actor_label(actor))
+        batch = RedemptionBatch.objects.create(
+            merchant=merchant, created_by=_actor_label(actor), actor_kind=actor_kind, actor_id=actor_id
+        )
         for row in rows:
             row.batch = batch
         RedemptionBatchItem.objects.bulk_create(rows)
-        redemption_batch_apply_task.delay_on_commit(batch.pk, *_actor_id(actor))
+        redemption_batch_apply_task.delay_on_commit(batch.pk, actor_kind, actor_id)
     return batch
 
 
@@ -105,6 +120,39 @@ def redemption_batch_apply(*, batch_id: int, actor: Actor) -> RedemptionBatch:
     _finish(batch)
     batch.refresh_from_db()
     return batch
+
+
+def redemption_batches_due(*, limit: int = SWEEP_BATCHES, now: datetime | None = None) -> int:
+    """Apply, oldest first, the batches their task left undone (beat): pending past the
+    grace period, or running past the stall. A batch that is also being applied by its task
+    meanwhile is safe, as any copy of the task is. The number of batches applied."""
+    now = now or timezone.now()
+    due = (
+        RedemptionBatch.objects.filter(
+            Q(status=BatchStatus.PENDING, created_at__lte=now - SWEEP_GRACE)
+            | Q(status=BatchStatus.RUNNING, created_at__lte=now - SWEEP_STALLED)
+        )
+        .exclude(actor_id=None)
+        .order_by("created_at")
+        .values_list("pk", "actor_kind", "actor_id")
+    )
+    applied = 0
+    for batch_id, actor_kind, actor_id in due[:limit]:
+        actor = _uploader(batch_id, actor_kind, actor_id)
+        if actor is not None:
+            redemption_batch_apply(batch_id=batch_id, actor=actor)
+            applied += 1
+    return applied
+
+
+def _uploader(batch_id: int, kind: str, actor_id: int | None) -> Actor | None:
+    """The actor a batch was uploaded by, if it still exists (a deleted key or user is
+    logged, and its batch left as it is)."""
+    try:
+        return redemption_batch_actor(kind=kind, actor_id=actor_id) if actor_id is not None else None
+    except (ApiKey.DoesNotExist, User.DoesNotExist):
+        log.warning("redemption batch %s not applied: its uploader no longer exists", batch_id)
+        return None
 
 
 def redemption_batch_by_ref(*, merchant: Merchant, ref: str) -> RedemptionBatch:

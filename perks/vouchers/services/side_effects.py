@@ -10,7 +10,8 @@ commit wakes that drain (`redemption_side_effects_nudge`) at most once every
 NUDGE_SECONDS in a process, NUDGE_SECONDS later, so the drain finds every redemption
 committed before it starts: one message a burst, not one a redemption (a redemption's
 own publish cost as much as its SQL, bench/redeem_api.py). Beat's sweep applies what a
-crash between a commit and its wake-up left behind.
+crash between a commit and its wake-up, or a broker that was down, left behind; a
+reversal's task has its sweep too (`reversal_side_effects_due`).
 
 The drain takes a batch in one statement (it marks them applied, skipping rows another
 drain holds) and applies it set-based, as `redemptions_side_effects_apply` does for given
@@ -29,6 +30,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from loyalty.members.models import LinkStart, LookupPurpose
@@ -65,7 +67,7 @@ def redemption_side_effects_nudge() -> None:
         if now - _nudged_at < NUDGE_SECONDS:
             return  # the drain woken then starts after now
         _nudged_at = now
-    drain.apply_async(countdown=NUDGE_SECONDS)
+    drain.enqueue_committed(countdown=NUDGE_SECONDS)
 
 
 def redemption_side_effects_due(*, batch: int = DRAIN_BATCH) -> int:
@@ -266,6 +268,17 @@ def reversal_side_effects_apply(*, reversal_id: int) -> bool:
             },
         )
     return True
+
+
+def reversal_side_effects_due(*, batch: int = DRAIN_BATCH) -> int:
+    """Apply the side effects of the reversals still without their negative usage row,
+    oldest first, up to `batch` a run: those whose task was never queued (a broker that
+    was down) or was lost. Beat's sweep; one that runs beside the task records once, as
+    the unique usage row decides. The number recorded now."""
+    missing = UsageRecord.objects.filter(redemption_id=OuterRef("redemption_id"), kind=UsageKind.REVERSAL)
+    pending = RedemptionReversal.objects.filter(~Exists(missing)).order_by("pk").values_list("pk", flat=True)
+    due = list(pending[:batch])
+    return reversals_side_effects_apply(reversal_ids=due) if due else 0
 
 
 class _Reversed(NamedTuple):

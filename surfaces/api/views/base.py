@@ -56,6 +56,8 @@ class PartnerView(APIView):
     errors: ClassVar[dict[str, tuple[type[DomainError], ...]]] = {}
     # The query parameters the view reads; any other is refused, as unknown body fields are.
     query_params: ClassVar[tuple[str, ...]] = ()
+    # Top-level fields of its answers that are shown once: an idempotent replay shows them null.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,6 +108,8 @@ class PartnerView(APIView):
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
+        # Answers carry voucher codes, members' refs and once-shown secrets: no cache keeps them.
+        response["Cache-Control"] = "no-store"
         if response.status_code < 500:
             for member, purpose, on_success in self._looked_up:
                 if not on_success and response.status_code < 400:

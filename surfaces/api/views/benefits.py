@@ -62,7 +62,7 @@ class BenefitsView(PartnerView):
                 "A deposit of 3,000 CNY for a member's pass",
                 request_only=True,
                 value={
-                    "member_pass": "mp1.eyJtIjoibWVtXzdkMms5cTR4MW04djNiNm4wcjV0In0.sig",
+                    "member_pass": "mp1.eyJtIjoibWVtXzdkMms5cTR4MW04djNiNm4wcjV0In0.sig",  # nosec B105  # a made-up example for the API docs
                     "amount": "3000.00",
                     "currency": "CNY",
                 },

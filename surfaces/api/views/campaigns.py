@@ -13,19 +13,19 @@ from perks.merchants.permissions import Scope
 from perks.vouchers.campaigns.selectors import campaign_by_ref, campaign_progress
 from perks.vouchers.campaigns.services import campaign_create
 from perks.vouchers.models import CampaignStatus
-from surfaces.api.serializers import InputSerializer
+from surfaces.api.serializers import InputSerializer, StrictCharField
 from surfaces.api.views.base import PartnerView, parsed, rendered
 
 _CAMPAIGN_ID = "cmp_1c3e5g7j9m1p3r5t7w9y"
 
 
 class AudienceSerializer(InputSerializer):
-    min_tier = serializers.CharField(max_length=32, required=False, help_text="A tier slug, such as gold.")
+    min_tier = StrictCharField(max_length=32, required=False, help_text="A tier slug, such as gold.")
     min_score = serializers.IntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX, required=False)
 
 
 class CampaignCreateSerializer(InputSerializer):
-    perk = serializers.CharField(max_length=64, help_text="One of your live perks, prk_…")
+    perk = StrictCharField(max_length=64, help_text="One of your live perks, prk_…")
     audience = AudienceSerializer(help_text="Members at or above min_tier and/or min_score.")
 
 

@@ -34,6 +34,7 @@ from surfaces.api.serializers import (
     AmountField,
     CurrencyField,
     InputSerializer,
+    StrictCharField,
     VoucherCodeField,
     money_format,
 )
@@ -49,7 +50,7 @@ _HELD = {
     "location": "PVG-T2",
     "capture_policy": "release",
     "waived_by": None,
-    "client_secret": None,
+    "client_secret": None,  # nosec B105  # a made-up example for the API docs
     "captured_amount": None,
     "expires_at": "2026-05-08T09:00:00+08:00",
     "created_at": "2026-05-01T09:00:00+08:00",
@@ -58,7 +59,7 @@ _WAIVED = {**_HELD, "status": "waived", "waived_by": "7K3M-9QXD-2RT4-8", "expire
 _ASKED = {
     **_HELD,
     "status": "requires_payment_method",
-    "client_secret": "seti_1PerklineDemo_secret_4f6h8k",
+    "client_secret": "seti_1PerklineDemo_secret_4f6h8k",  # nosec B105  # a made-up example for the API docs
     "expires_at": "2026-05-02T09:00:00+08:00",
 }
 # What a request to Stripe may end in, beside the request's own errors.
@@ -68,7 +69,7 @@ _STRIPE_ERRORS = (PaymentFailed, PaymentProviderUnavailable)
 class DepositInputSerializer(MemberInput):
     amount = AmountField(help_text="The deposit to hold, in the currency's unit.")
     currency = CurrencyField()
-    location = serializers.CharField(max_length=64, required=False, help_text="Your location's code.")
+    location = StrictCharField(max_length=64, required=False, help_text="Your location's code.")
     capture_policy = serializers.ChoiceField(
         choices=CapturePolicy.choices,
         required=False,
@@ -159,7 +160,7 @@ class DepositsView(PartnerView):
                 "A car's deposit at the airport desk",
                 request_only=True,
                 value={
-                    "member_pass": "mp1.eyJtIjoibWVtXzdkMms5cTR4MW04djNiNm4wcjV0In0.sig",
+                    "member_pass": "mp1.eyJtIjoibWVtXzdkMms5cTR4MW04djNiNm4wcjV0In0.sig",  # nosec B105  # a made-up example for the API docs
                     "amount": "3000.00",
                     "currency": "CNY",
                     "location": "PVG-T2",

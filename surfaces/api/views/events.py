@@ -40,10 +40,10 @@ EVENT_TYPES = (
 
 
 class PartnerEventSerializer(InputSerializer):
-    id = serializers.CharField(
+    id = StrictCharField(
         max_length=EXTERNAL_ID_MAX_LENGTH, help_text="Your own id of the event, unique for your merchant."
     )
-    member = serializers.CharField(max_length=64, help_text="The member's ref, mem_…")
+    member = StrictCharField(max_length=64, help_text="The member's ref, mem_…")
     type = serializers.ChoiceField(choices=EVENT_TYPES)
     occurred_at = AwareDateTimeField()
     amount = AmountField(required=False, help_text="With currency; a purchase with an amount earns points.")

@@ -52,7 +52,7 @@ _HOLD_EXAMPLE = {
 
 
 class HoldInputSerializer(InputSerializer):
-    member = serializers.CharField(
+    member = StrictCharField(
         max_length=64, help_text="The member's ref, mem_…: a member linked to you (404 otherwise)."
     )
     reason_code = serializers.ChoiceField(choices=MERCHANT_HOLD_REASONS)

@@ -24,7 +24,7 @@ from perks.catalog.selectors import perk_by_ref, perks_of_merchant
 from perks.merchants.permissions import Scope
 from surfaces.api.pagination import PAGE_QUERY_PARAMS
 from surfaces.api.schema import list_schema
-from surfaces.api.serializers import AwareDateTimeField, InputSerializer
+from surfaces.api.serializers import AwareDateTimeField, InputSerializer, StrictCharField
 from surfaces.api.views.base import PartnerView, parsed, rendered
 
 PARAMS_OF_TYPE: dict[str, type] = {
@@ -102,10 +102,10 @@ def _optional_int(low: int, high: int, help_text: str = "") -> serializers.Integ
 
 class PerkCreateSerializer(InputSerializer):
     type = serializers.ChoiceField(choices=PerkType.choices)
-    title = serializers.CharField(max_length=120)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    title = StrictCharField(max_length=120)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
     params = PerkParamsField()
-    min_tier = serializers.CharField(
+    min_tier = StrictCharField(
         max_length=32,
         required=False,
         allow_null=True,

@@ -65,11 +65,11 @@ _REDEMPTION_EXAMPLE = {
 
 
 class RedemptionInputSerializer(InputSerializer):
-    code = serializers.CharField(max_length=64, help_text=CODE_HELP)
-    reservation = serializers.CharField(
+    code = StrictCharField(max_length=64, help_text=CODE_HELP)
+    reservation = StrictCharField(
         max_length=64, required=False, help_text="The reservation (rsv_…) holding the use, if you made one."
     )
-    location = serializers.CharField(max_length=64, required=False, help_text="Your location's code.")
+    location = StrictCharField(max_length=64, required=False, help_text="Your location's code.")
     amount = AmountField(required=False, help_text="The purchase; with currency.")
     currency = CurrencyField(required=False)
     metadata = serializers.DictField(
@@ -172,7 +172,7 @@ class RedemptionView(PartnerView):
 
 
 class ReversalInputSerializer(InputSerializer):
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=300, required=False, allow_blank=True)
 
 
 class ReversalSerializer(serializers.Serializer):
@@ -224,9 +224,9 @@ class RedemptionReversalView(PartnerView):
 
 
 class BatchRedemptionSerializer(InputSerializer):
-    code = serializers.CharField(max_length=64, help_text=CODE_HELP)
+    code = StrictCharField(max_length=64, help_text=CODE_HELP)
     occurred_at = AwareDateTimeField(help_text="When the till redeemed it, offline.")
-    location = serializers.CharField(max_length=64, required=False, help_text="Your location's code.")
+    location = StrictCharField(max_length=64, required=False, help_text="Your location's code.")
     amount = AmountField(required=False)
     currency = CurrencyField(required=False)
 

@@ -39,6 +39,7 @@ from surfaces.api.serializers import (
     BenefitField,
     CurrencyField,
     InputSerializer,
+    StrictCharField,
     VoucherCodeField,
 )
 from surfaces.api.views.base import PartnerView, parsed, rendered
@@ -94,7 +95,7 @@ class VoucherSerializer(serializers.Serializer):
 
 
 class VoucherIssueSerializer(MemberInput):
-    perk = serializers.CharField(max_length=64, help_text="One of your perks, prk_…")
+    perk = StrictCharField(max_length=64, help_text="One of your perks, prk_…")
 
 
 class VouchersView(PartnerView):
@@ -146,8 +147,8 @@ class VoucherView(PartnerView):
 
 
 class ValidationInputSerializer(InputSerializer):
-    code = serializers.CharField(max_length=64, help_text=CODE_HELP)
-    location = serializers.CharField(max_length=64, required=False, help_text="Your location's code.")
+    code = StrictCharField(max_length=64, help_text=CODE_HELP)
+    location = StrictCharField(max_length=64, required=False, help_text="Your location's code.")
     amount = AmountField(required=False, help_text="The purchase, to compute the benefit for it.")
     currency = CurrencyField(required=False)
 
@@ -205,7 +206,7 @@ class ValidationsView(PartnerView):
 
 
 class ReservationInputSerializer(InputSerializer):
-    code = serializers.CharField(max_length=64, help_text=CODE_HELP)
+    code = StrictCharField(max_length=64, help_text=CODE_HELP)
     ttl_seconds = serializers.IntegerField(
         min_value=TTL_SECONDS_MIN,
         max_value=TTL_SECONDS_MAX,

@@ -5,12 +5,12 @@ from rest_framework.response import Response
 
 from perks.merchants.permissions import Scope
 from perks.merchants.services import WEBHOOK_EVENT_TYPES, webhook_endpoint_create
-from surfaces.api.serializers import InputSerializer
+from surfaces.api.serializers import InputSerializer, StrictCharField
 from surfaces.api.views.base import PartnerView, parsed, rendered
 
 
 class WebhookEndpointCreateSerializer(InputSerializer):
-    url = serializers.CharField(max_length=500, help_text="https URL that will receive the events.")
+    url = StrictCharField(max_length=500, help_text="https URL that will receive the events.")
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES),
         min_length=1,
@@ -29,13 +29,18 @@ class WebhookEndpointSerializer(serializers.Serializer):
     )
     secret = serializers.CharField(
         read_only=True,
-        help_text="Verifies the Perkline-Signature of each delivery. Shown in this response only: keep it.",
+        allow_null=True,
+        help_text=(
+            "Verifies the Perkline-Signature of each delivery. Shown in this response only: keep it. "
+            "A replay of the request (same Idempotency-Key) answers null here."
+        ),
     )
     created_at = serializers.DateTimeField(source="endpoint.created_at", read_only=True)
 
 
 class WebhookEndpointsView(PartnerView):
     write_scope = Scope.WEBHOOKS_WRITE
+    secret_fields = ("secret",)
 
     @extend_schema(
         request=WebhookEndpointCreateSerializer,
@@ -54,7 +59,7 @@ class WebhookEndpointsView(PartnerView):
                     "id": "whe_3n5p7r9t1w3y5a7c9e1g",
                     "url": "https://pos.example.com/perkline/webhooks",
                     "events": ["voucher.redeemed"],
-                    "secret": "whsec_kq3V0w9yXb2Jf8sLrT5uNc1mEa6Hd4Gz7Po0iQyWx",
+                    "secret": "whsec_kq3V0w9yXb2Jf8sLrT5uNc1mEa6Hd4Gz7Po0iQyWx",  # nosec B105  # a made-up example for the API docs
                     "created_at": "2026-05-01T09:00:00+08:00",
                 },
             ),

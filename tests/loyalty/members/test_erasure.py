@@ -61,6 +61,7 @@ from perks.vouchers.models import (
 from perks.vouchers.services import reservation_create, voucher_claim, voucher_issue, voucher_redeem
 from tests.factories import HoldFactory, MerchantFactory, PerkFactory, StaffFactory, UserFactory
 from tests.loyalty.points.ledger_checks import assert_ledger_consistent, earn
+from tests.support.accounts import operator_sign_in
 from tests.support.erasure import all_rows, personal_data_found
 
 pytestmark = pytest.mark.django_db
@@ -316,7 +317,7 @@ def test_beat_runs_the_job_through_its_task():
 class TestTheOperatorConsole:
     @pytest.fixture
     def operator(self, client):
-        client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
+        operator_sign_in(client, UserFactory.create(is_staff=True, is_superuser=True))
 
     def _act(self, client, member, **extra):
         return client.post(

@@ -6,6 +6,7 @@ from loyalty.points.selectors import points_balance
 from loyalty.points.services import wallet_for_member
 from tests.factories import MemberFactory, UserFactory
 from tests.loyalty.points.ledger_checks import assert_ledger_consistent, earn
+from tests.support.accounts import operator_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def operator(client):
     user = UserFactory.create(is_staff=True, is_superuser=True)
-    client.force_login(user)
+    operator_sign_in(client, user)
     return user
 
 
@@ -92,7 +93,7 @@ def test_only_member_wallets_can_be_adjusted(client, operator):
 
 
 def test_staff_without_the_permission_cannot_adjust(client):
-    client.force_login(UserFactory.create(is_staff=True))
+    operator_sign_in(client, UserFactory.create(is_staff=True))
     wallet = wallet_for_member(member_id=MemberFactory.create().pk)
 
     response = client.post(adjust_url(wallet), {"points": "5", "note": "x", "idempotency_key": "k"})

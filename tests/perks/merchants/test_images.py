@@ -1,19 +1,24 @@
 """Only PNG, JPEG and WebP are opened; bombs, truncated and lying files are refused cleanly."""
 
 import io
+import logging
 import struct
 import time
 import zlib
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from PIL import Image
+from PIL.WebPImagePlugin import WebPImageFile
 
 from perks.merchants import images
 from perks.merchants.errors import ImageRefused
 from perks.merchants.images import RENDITION_SIZES, image_clean, rendition_name, renditions_make
 from perks.merchants.models import AuditEntry, Merchant
 from perks.merchants.services import merchant_logo_set
+from perks.merchants.tasks import image_renditions_make
 from tests.support.celery import running_worker
 
 
@@ -44,6 +49,13 @@ def png_claiming(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def lossless_webp(width: int, height: int) -> bytes:
+    """One colour, losslessly: a few hundred bytes however many pixels it claims."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height)).save(out, "WEBP", lossless=True)
+    return out.getvalue()
 
 
 def camera_jpeg() -> bytes:
@@ -86,11 +98,12 @@ def test_transparency_survives_in_png_and_webp():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (png_claiming(6000, 5000), "too many pixels"),  # past our limit, under Pillow's
-        (png_claiming(20000, 20000), "too many pixels"),  # past Pillow's own bomb limit
+        (png_claiming(4001, 4000), "too many pixels"),  # just past our limit
+        (png_claiming(6000, 5000), "too many pixels"),  # past Pillow's warning, set to ours
+        (png_claiming(20000, 20000), "too many pixels"),  # past Pillow's refusal, twice ours
         (png_claiming(100000, 100000), "too many pixels"),
     ],
-    ids=["30-megapixels", "400-megapixels", "10-gigapixels"],
+    ids=["16.004-megapixels", "30-megapixels", "400-megapixels", "10-gigapixels"],
 )
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(content, message):
     assert len(content) < 200
@@ -99,6 +112,27 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(content, message):
         image_clean(content, param="logo")
 
     assert refused.value.param == "logo"
+
+
+def _never_decoded(self):
+    raise AssertionError("the image was decoded")
+
+
+def test_a_1_kb_lossless_webp_of_24_megapixels_is_refused_without_being_decoded(monkeypatch):
+    content = lossless_webp(6000, 4000)
+    assert len(content) < 1024
+    monkeypatch.setattr(WebPImageFile, "load", _never_decoded)
+
+    with pytest.raises(ImageRefused, match="too many pixels") as refused:
+        image_clean(content, param="image")
+
+    assert refused.value.param == "image"
+
+
+def test_an_image_of_16_megapixels_is_taken():
+    clean = image_clean(lossless_webp(4000, 4000))
+
+    assert (clean.width, clean.height) == (4000, 4000)
 
 
 def test_a_truncated_png_is_refused():
@@ -205,3 +239,47 @@ def test_image_url_serves_the_original_until_its_rendition_exists(media):
     renditions_make(name=name, kind="perk")
     assert images.image_url(name, kind="perk", size=600) == default_storage.url(rendition_name(name, 640))
     assert images.image_url(name, kind="perk", size=5000) == default_storage.url(rendition_name(name, 1280))
+
+
+def _stored(content: bytes) -> str:
+    """An image stored as it came, as one uploaded before today's checks would be."""
+    return default_storage.save("perks/test/old.webp", ContentFile(content))
+
+
+def test_a_stored_bomb_is_refused_by_the_task_in_its_child_process(media, caplog):
+    name = _stored(lossless_webp(6000, 4000))
+
+    with caplog.at_level(logging.ERROR, logger="perks.merchants.images"):
+        assert image_renditions_make(name, "perk") == []
+
+    assert "DecompressionBomb" in caplog.text
+    assert not any(default_storage.exists(rendition_name(name, size)) for size in RENDITION_SIZES["perk"])
+
+
+def test_an_image_past_the_memory_limit_ends_the_child_not_the_worker(media, settings, caplog):
+    """16 megapixels of lossless WebP pass the pixel checks and need some 300 MB to decode:
+    under a 128 MB limit the child runs out of memory; the task, and this process, go on
+    (the test runs the task in this process, as a worker's thread would)."""
+    settings.IMAGE_RENDITION_MEMORY_MB = 128
+    name = _stored(lossless_webp(4000, 4000))
+
+    with caplog.at_level(logging.ERROR, logger="perks.merchants.images"):
+        assert image_renditions_make(name, "perk") == []
+
+    assert f"renditions of {name} not made" in caplog.text
+    settings.IMAGE_RENDITION_MEMORY_MB = 512  # the default: the same image is made then
+    assert len(image_renditions_make(name, "perk")) == len(RENDITION_SIZES["perk"])
+
+
+@pytest.mark.django_db
+def test_the_console_shows_why_a_logo_is_refused(admin_client, merchant, media):
+    upload = ContentFile(lossless_webp(6000, 4000), name="huge.webp")
+
+    response = admin_client.post(
+        reverse("admin:merchants_merchant_change", args=[merchant.pk]),
+        {"name": merchant.name, "new_logo": upload},
+    )
+
+    assert response.status_code == 200
+    assert "too many pixels" in str(response.context["adminform"].form.non_field_errors())
+    assert not Merchant.objects.get(pk=merchant.pk).logo

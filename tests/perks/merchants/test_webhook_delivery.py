@@ -329,7 +329,9 @@ def test_a_task_out_of_time_hands_the_rest_of_its_deliveries_to_another(
 ):
     queued = []
     monkeypatch.setattr(delivery, "SEND_BUDGET_SECONDS", -1)
-    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        delivery.webhook_endpoint_deliver, "enqueue_committed", lambda args, kwargs=None: queued.append(args)
+    )
     with Receiver([200]).running() as receiver:
         created = endpoint_for(receiver)
         deliveries = emit_batch(created, 3)
@@ -350,7 +352,9 @@ def test_a_task_out_of_time_hands_the_rest_of_its_deliveries_to_another(
 @pytest.mark.django_db
 def test_the_sweeper_queues_one_task_an_endpoint(monkeypatch, django_capture_on_commit_callbacks):
     queued = []
-    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        delivery.webhook_endpoint_deliver, "enqueue_committed", lambda args, kwargs=None: queued.append(args)
+    )
     with Receiver([200]).running() as receiver:
         first = endpoint_for(receiver)
         second = endpoint_for(receiver, merchant=first.endpoint.merchant)

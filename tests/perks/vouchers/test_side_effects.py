@@ -188,7 +188,9 @@ def deliveries_by_endpoint() -> dict[int, list[int]]:
 def test_the_drain_sends_each_endpoint_one_task_for_the_deliveries_its_batches_committed(monkeypatch):
     redemptions = redemptions_at_shops(per_shop=3)
     queued = []
-    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        delivery.webhook_endpoint_deliver, "enqueue_committed", lambda args, kwargs=None: queued.append(args)
+    )
     monkeypatch.setattr(delivery, "SEND_GATHER_SECONDS", 3600)
 
     assert redemption_side_effects_due(batch=5) == len(redemptions)
@@ -203,7 +205,9 @@ def test_the_drain_sends_each_endpoint_one_task_for_the_deliveries_its_batches_c
 def test_sends_gathered_for_no_time_go_out_after_each_batch_one_task_an_endpoint(monkeypatch):
     redemptions = redemptions_at_shops(per_shop=3)
     queued = []
-    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        delivery.webhook_endpoint_deliver, "enqueue_committed", lambda args, kwargs=None: queued.append(args)
+    )
     monkeypatch.setattr(delivery, "SEND_GATHER_SECONDS", 0)
 
     assert redemption_side_effects_due(batch=4) == len(redemptions)
@@ -220,7 +224,9 @@ def test_a_drain_inside_a_callers_transaction_sends_once_that_commits(
 ):
     redemptions_at_shops(per_shop=2)
     queued = []
-    monkeypatch.setattr(delivery.webhook_endpoint_deliver, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        delivery.webhook_endpoint_deliver, "enqueue_committed", lambda args, kwargs=None: queued.append(args)
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         redemption_side_effects_due()

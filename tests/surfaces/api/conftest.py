@@ -1,5 +1,7 @@
 import json
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +11,9 @@ from django.test import Client
 from perks.merchants.models import Merchant
 from perks.merchants.permissions import Role, Scope
 from perks.merchants.services import api_key_create
+from perks.vouchers.models import Voucher
 from tests.factories import MerchantFactory, StaffFactory
+from tests.support.logs import as_written
 
 BASE = "/api/v1"
 
@@ -88,3 +92,45 @@ def assert_error(response, status: int, code: str, param: str | None = None) -> 
     if param is not None:
         assert error["param"] == param, error
     return error
+
+
+# --- No secret in any log line ---------------------------------------------------------
+
+# API keys and webhook signing secrets, by their form (perks/merchants/services/).
+_SECRET = re.compile(r"pk_live_\w{12}_\w{32}|whsec_[\w-]{20,}")
+# The test's own tooling, which logs what it builds (factory_boy: every voucher's code).
+_TOOLING = ("factory",)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_the_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fails an API test if a line logged while it ran, as production would write it (JSON,
+    at any level), holds an API key, a webhook secret, or the code of a voucher in the
+    database, in any spelling a partner may send it."""
+    caplog.set_level(logging.DEBUG)
+    if _uses_database(request):
+        # Asked for here, so the vouchers are still there when this fixture looks at them.
+        request.getfixturevalue("transactional_db" if _committed(request) else "db")
+    yield
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    lines = [as_written(record) for record in records if not record.name.startswith(_TOOLING)]
+    codes = set(Voucher.objects.values_list("code", flat=True)) if _uses_database(request) else set()
+    leaks = [line for line in lines if _SECRET.search(line) or _holds_a_code(line, codes)]
+    assert leaks == [], "secrets in log lines"
+
+
+def _holds_a_code(line: str, codes: set[str]) -> bool:
+    """Codes are read whatever their case and hyphens, so look for them the same way."""
+    folded = line.upper().replace("-", "")
+    return any(code in folded for code in codes)
+
+
+def _uses_database(request: pytest.FixtureRequest) -> bool:
+    return bool(
+        request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    )
+
+
+def _committed(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))

@@ -87,6 +87,8 @@ def _with(**changes):
         (_with(min_tier="gold", min_score=700), "validation_error", "min_score"),
         (_with(valid_from="2026-01-01T00:00:00"), "validation_error", "valid_from"),
         (_with(valid_from="yesterday"), "validation_error", "valid_from"),
+        (_with(valid_from="2026-01-01T12:99:00Z"), "validation_error", "valid_from"),
+        (_with(title=12345), "validation_error", "title"),
         (_with(valid_from="9999-12-31T23:59:59-12:00"), "validation_error", "valid_from"),
         (
             _with(valid_from="2026-05-02T00:00:00Z", valid_until="2026-05-01T00:00:00Z"),

@@ -1,4 +1,5 @@
-"""API_RATE_LIMIT per key: 429 `rate_limited` with Retry-After, counted in Redis when there is one."""
+"""API_RATE_LIMIT per key and API_KEY_FAILURE_LIMIT per client address: 429 `rate_limited`
+with Retry-After, counted in Redis when there is one."""
 
 import logging
 import os
@@ -29,6 +30,7 @@ WINDOW_START = 1_900_000_020.0
 def limited(request, settings):
     settings.REDIS_URL = request.param
     settings.API_RATE_LIMIT = "3/min"
+    settings.API_KEY_FAILURE_LIMIT = "3/min"
     with time_machine.travel(WINDOW_START, tick=False) as traveller:
         yield traveller
 
@@ -80,9 +82,70 @@ def test_requests_without_a_valid_key_are_not_counted_against_it(partner, limite
     assert partner.get("/merchant").status_code == 200
 
 
+def _wrong_key(address="203.0.113.7", key="pk_live_wrong"):
+    return Client(REMOTE_ADDR=address).get(f"{BASE}/merchant", headers={"Authorization": f"Bearer {key}"})
+
+
+def test_past_the_failure_limit_a_wrong_key_gets_429_with_retry_after(db, limited):
+    assert [_wrong_key().status_code for _ in range(3)] == [401, 401, 401]
+
+    limited.shift(20)
+    response = _wrong_key(key="pk_live_0123456789ab_0123456789abcdefghjkmnpqrstvwxyz")
+
+    error = assert_error(response, 429, "rate_limited")
+    assert error["type"] == "rate_limit"
+    assert response["Retry-After"] == "40"
+
+
+def test_a_malformed_authorization_header_counts_as_a_failure(db, limited):
+    for header in ("Basic dXNlcjpwYXNz", "Bearer", "Token abc"):
+        Client(REMOTE_ADDR="203.0.113.7").get(f"{BASE}/merchant", headers={"Authorization": header})
+
+    assert_error(_wrong_key(), 429, "rate_limited")
+
+
+def test_a_good_key_keeps_working_from_an_address_over_the_limit(partner, limited):
+    """The limit is on refusals: partners behind one NAT keep working while a neighbour's
+    misconfigured till, or a scanner, is refused."""
+    for _ in range(4):
+        _wrong_key()
+
+    response = Client(REMOTE_ADDR="203.0.113.7").get(
+        f"{BASE}/merchant", headers={"Authorization": f"Bearer {partner.key}"}
+    )
+
+    assert response.status_code == 200
+
+
+def test_each_address_has_its_own_failure_allowance(db, limited):
+    for _ in range(4):
+        _wrong_key("203.0.113.7")
+
+    assert _wrong_key("203.0.113.8").status_code == 401
+    assert _wrong_key("203.0.113.7").status_code == 429
+
+
+def test_an_ipv6_client_shares_one_allowance_across_its_64(db, limited):
+    for host in range(1, 5):
+        _wrong_key(f"2001:db8:1:2::{host}")
+
+    assert _wrong_key("2001:db8:1:2:ffff::1").status_code == 429
+    assert _wrong_key("2001:db8:1:3::1").status_code == 401
+
+
+def test_the_failure_allowance_comes_back_in_the_next_window(db, limited):
+    for _ in range(4):
+        _wrong_key()
+
+    limited.shift(60)
+
+    assert _wrong_key().status_code == 401
+
+
 @pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set REDIS_URL")
 def test_counting_costs_one_redis_round_trip(partner, settings, monkeypatch):
-    """Django's cache would cost more: django-ratelimit over it sends three commands and
+    """One, and only the key's: a good key never touches the refused-key counter. Django's
+    cache would cost more: django-ratelimit over it sends three commands and
     builds a redis client for two of them, some 1.9 M instructions a request, 30 % more on
     a redemption (bench/redeem_instructions.py); DRF's SimpleRateThrottle as much."""
     settings.REDIS_URL = REDIS_URL
@@ -98,6 +161,8 @@ def test_counting_costs_one_redis_round_trip(partner, settings, monkeypatch):
     partner.get("/merchant")
 
     assert len(sends) == 1
+    assert "throttle" in repr(sends)
+    assert "key-refused" not in repr(sends)
 
 
 def test_when_redis_is_down_requests_go_through_and_it_is_logged(partner, settings, caplog):

@@ -145,6 +145,14 @@ def test_a_voucher_by_its_code_written_any_way(partner, voucher, spelling):
     assert response.json()["uses_remaining"] == 1
 
 
+def test_no_cache_keeps_an_answer_that_carries_a_code(partner, voucher):
+    found = partner.get(f"/vouchers/{voucher.code}")
+    missing = partner.get("/vouchers/nothing")
+
+    assert (found.status_code, missing.status_code) == (200, 404)
+    assert found["Cache-Control"] == missing["Cache-Control"] == "no-store"
+
+
 def test_a_code_with_a_typo_or_unknown_is_not_found(partner, voucher):
     typo = ("1" if voucher.code[0] != "1" else "2") + voucher.code[1:]
 

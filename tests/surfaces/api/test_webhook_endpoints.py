@@ -3,6 +3,7 @@
 import pytest
 
 from perks.merchants.models import WebhookEndpoint
+from surfaces.api.models import IdempotencyRecord
 from tests.surfaces.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,21 @@ def test_only_the_201_carries_the_secret(partner):
 
     for path in ("/merchant", "/perks"):
         assert secret not in partner.get(path).content.decode()
+
+
+def test_a_replay_answers_the_same_but_never_shows_the_secret_again(partner):
+    first = partner.post("/webhook-endpoints", ENDPOINT, idempotency_key="endpoint-1")
+    again = partner.post("/webhook-endpoints", ENDPOINT, idempotency_key="endpoint-1")
+
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_")
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (201, 201, "true")
+    assert again.json() == {**first.json(), "secret": None}
+    assert WebhookEndpoint.objects.filter(merchant=partner.merchant).count() == 1
+    (kept,) = IdempotencyRecord.objects.filter(merchant=partner.merchant).values_list(
+        "response_body", flat=True
+    )
+    assert secret not in kept
 
 
 @pytest.mark.parametrize(

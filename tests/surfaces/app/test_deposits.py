@@ -17,6 +17,7 @@ from tests.support.stripe import free_port
 pytestmark = pytest.mark.django_db
 
 URL = reverse("app:deposits")
+PASSWORD = "correct horse battery staple"  # UserFactory's
 
 
 @pytest.fixture
@@ -31,7 +32,9 @@ def member(rental):
 
 @pytest.fixture
 def signed_in(client, member):
+    """Signed in, and the password given again a moment ago, as the cards ask."""
     client.force_login(member.user)
+    client.post(reverse("app:password-confirm"), {"password": PASSWORD, "next": URL})
     return client
 
 

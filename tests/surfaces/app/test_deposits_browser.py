@@ -40,6 +40,10 @@ def deposit(stripe_on, rental, member):
 def _deposits_page(page: Page, live_server) -> None:
     sign_in(page, f"{live_server.url}/app/login/", EMAIL, PASSWORD)
     page.get_by_role("link", name="Deposits").click()
+    # A card is added only with the password given again (loyalty/core/reauth.py).
+    page.get_by_role("button", name="Continue with my password").first.click()
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue", exact=True).click()
 
 
 def _card_entered(page: Page, number: str) -> None:

@@ -1,5 +1,6 @@
 """The citizen app's perks and wallet: a member claims what they may, learns why they may
-not, and shows their own vouchers' codes; nobody sees anyone else's."""
+not, and shows their own vouchers' codes, each on a page named by the voucher's id, never
+by its code, and kept by no cache; nobody sees anyone else's."""
 
 import re
 
@@ -86,7 +87,7 @@ def test_claiming_puts_a_voucher_in_the_wallet_and_spends_the_points(signed_in, 
 
     voucher = Voucher.objects.get(member=member, perk=coffee)
     assert response.status_code == 302
-    assert response["Location"] == reverse("app:voucher", args=[voucher.code])
+    assert response["Location"] == reverse("app:voucher", args=[voucher.pk])
     assert points_balance(member=member) == 180
     assert signed_in.get(reverse("app:wallet")).context["page"].object_list[0] == voucher
 
@@ -120,14 +121,49 @@ def test_the_voucher_page_shows_the_code_and_its_qr_image(signed_in, member, cof
     _claim(signed_in, coffee)
     voucher = Voucher.objects.get(member=member)
 
-    page = signed_in.get(reverse("app:voucher", args=[code_format(voucher.code).lower()]))
-    qr = signed_in.get(reverse("app:voucher-qr", args=[voucher.code, "svg"]))
-    png = signed_in.get(reverse("app:voucher-qr", args=[voucher.code, "png"]))
+    page = signed_in.get(reverse("app:voucher", args=[voucher.pk]))
+    qr = signed_in.get(reverse("app:voucher-qr", args=[voucher.pk, "svg"]))
+    png = signed_in.get(reverse("app:voucher-qr", args=[voucher.pk, "png"]))
 
     assert code_format(voucher.code) in page.content.decode()
     assert qr["Content-Type"] == "image/svg+xml"
     assert b"<svg" in qr.content
     assert png.content.startswith(b"\x89PNG")
+
+
+def test_the_wallet_links_each_voucher_by_id_never_by_code(signed_in, member, coffee):
+    _claim(signed_in, coffee)
+    voucher = Voucher.objects.get(member=member)
+
+    wallet = signed_in.get(reverse("app:wallet")).content.decode()
+    page = signed_in.get(reverse("app:voucher", args=[voucher.pk])).content.decode()
+
+    assert reverse("app:voucher", args=[voucher.pk]) in wallet
+    assert reverse("app:voucher-qr", args=[voucher.pk, "svg"]) in page
+    assert voucher.code not in wallet
+    assert f"/{voucher.code}" not in page
+    assert f"/{code_format(voucher.code)}" not in page
+
+
+def test_a_voucher_page_and_its_images_are_kept_by_no_cache(signed_in, member, coffee):
+    _claim(signed_in, coffee)
+    voucher = Voucher.objects.get(member=member)
+
+    for response in (
+        signed_in.get(reverse("app:voucher", args=[voucher.pk])),
+        signed_in.get(reverse("app:voucher-qr", args=[voucher.pk, "svg"])),
+        signed_in.get(reverse("app:voucher-qr", args=[voucher.pk, "png"])),
+    ):
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_a_voucher_is_no_longer_found_by_its_code(signed_in, member, coffee):
+    _claim(signed_in, coffee)
+    voucher = Voucher.objects.get(member=member)
+
+    assert signed_in.get(f"/app/wallet/{voucher.code}/").status_code == 404
+    assert signed_in.get(f"/app/wallet/{voucher.code}/qr.svg").status_code == 404
 
 
 def test_another_members_voucher_is_not_found(client, member, coffee):
@@ -136,16 +172,16 @@ def test_another_members_voucher_is_not_found(client, member, coffee):
     voucher = Voucher.objects.get(member=member)
     client.force_login(JoinedMemberFactory.create().user)
 
-    assert client.get(reverse("app:voucher", args=[voucher.code])).status_code == 404
-    assert client.get(reverse("app:voucher-qr", args=[voucher.code, "svg"])).status_code == 404
+    assert client.get(reverse("app:voucher", args=[voucher.pk])).status_code == 404
+    assert client.get(reverse("app:voucher-qr", args=[voucher.pk, "svg"])).status_code == 404
 
 
-def test_unknown_codes_and_image_kinds_are_not_found(signed_in, member, coffee):
+def test_unknown_vouchers_and_image_kinds_are_not_found(signed_in, member, coffee):
     _claim(signed_in, coffee)
     voucher = Voucher.objects.get(member=member)
 
-    assert signed_in.get(reverse("app:voucher", args=["NOT-A-CODE"])).status_code == 404
-    assert signed_in.get(reverse("app:voucher-qr", args=[voucher.code, "gif"])).status_code == 404
+    assert signed_in.get(reverse("app:voucher", args=[voucher.pk + 1])).status_code == 404
+    assert signed_in.get(reverse("app:voucher-qr", args=[voucher.pk, "gif"])).status_code == 404
 
 
 def test_used_and_expired_vouchers_are_kept_apart(signed_in, member, coffee):

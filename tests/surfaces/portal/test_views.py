@@ -69,10 +69,10 @@ def test_a_manager_pauses_a_perk_and_a_cashier_cannot(client):
     assert perk.status == PerkStatus.PAUSED
 
     signed_in_as(client, Role.CASHIER, merchant=staff.merchant)
-    response = client.post(url, {"to": PerkStatus.ACTIVE}, follow=True)
+    response = client.post(url, {"to": PerkStatus.ACTIVE})
     perk.refresh_from_db()
     assert perk.status == PerkStatus.PAUSED
-    assert any(m.level_tag == "error" for m in response.context["messages"])
+    assert response.status_code == 403
 
 
 def test_an_archived_perk_cannot_come_back(client):
@@ -119,7 +119,7 @@ def test_a_cashier_cannot_create_keys(client):
 
     response = client.post(reverse("portal:keys", args=[staff.merchant.slug]), {"name": "Sneaky"})
 
-    assert response.context["created"] is None
+    assert response.status_code == 403
     assert not ApiKey.objects.filter(merchant=staff.merchant).exists()
     assert (
         "API keys" not in client.get(reverse("portal:dashboard", args=[staff.merchant.slug])).content.decode()

@@ -280,7 +280,7 @@ class _Sends:
     def send(self) -> None:
         pending, self.pending, self.sent_at = self.pending, defaultdict(list), time.monotonic()
         for endpoint_id, delivery_ids in pending.items():
-            webhook_endpoint_deliver.delay(endpoint_id, sorted(delivery_ids))
+            webhook_endpoint_deliver.enqueue_committed((endpoint_id, sorted(delivery_ids)))
 
 
 _gathered: ContextVar[_Sends | None] = ContextVar("webhook_sends_gathered", default=None)

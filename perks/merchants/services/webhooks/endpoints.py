@@ -57,7 +57,7 @@ class CreatedEndpoint:
 def webhook_endpoint_create(
     *, merchant: Merchant, actor: Actor, url: str, event_types: Iterable[str]
 ) -> CreatedEndpoint:
-    """A new endpoint; `secret` is shown to the partner this once (it stays here, to sign)."""
+    """A new endpoint; `secret` is shown to the partner this once (it stays here, encrypted, to sign)."""
     actor_require(actor=actor, merchant=merchant, permission=Permission.WEBHOOKS_MANAGE)
     url, types = _endpoint_url(url), _event_types(event_types)
     secret = f"whsec_{secrets.token_urlsafe(32)}"

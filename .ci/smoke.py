@@ -1,0 +1,218 @@
+"""The smoke run's redemption (.ci/run): a real one, through the HTTP API of a served
+Perkline, as a till makes it, and the worker's side effects after it.
+
+    python .ci/smoke.py http://127.0.0.1:18765 var/ci/demo.json
+
+With the demo's first merchant's key (from `seed_demo`'s output), it checks the deep health
+with `HEALTHZ_TOKEN`, registers a webhook endpoint on a receiver of its own, gives the
+demo's highest-scored member a voucher, redeems it with an Idempotency-Key (201, and the
+same request again replays it), then waits for the worker to deliver `voucher.redeemed`
+for that redemption, signed with the endpoint's secret: the redemption's commit, its
+enqueue on the broker, the drain and the webhook send all happened, in the processes a
+deploy runs. Requests carry `X-Forwarded-Proto: https`, as the proxy in front would.
+
+Standard library only: it runs in the deploy virtualenv, which holds requirements.txt alone.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import queue
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+from typing import Any
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+REQUEST_TIMEOUT_SECONDS = 30
+# The drain is nudged half a second after the commit; the rest is the worker's queue.
+WEBHOOK_WAIT_SECONDS = 60
+# How long the worker, started with the web server, may take to consume.
+WORKER_START_SECONDS = 60
+
+
+class SmokeFailed(Exception):
+    """What the smoke run found wrong, said plainly: the run fails with it."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass(frozen=True)
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+
+
+def say(line: str) -> None:
+    sys.stdout.write(f"smoke: {line}\n")
+    sys.stdout.flush()
+
+
+def expect(condition: bool, complaint: str) -> None:
+    if not condition:
+        raise SmokeFailed(complaint)
+
+
+def call(method: str, url: str, *, headers: dict[str, str], body: object = None) -> Answer:
+    """One HTTP request; an error status is an answer too, not an exception."""
+    data = None if body is None else json.dumps(body).encode()
+    request = Request(url, data=data, method=method, headers={"X-Forwarded-Proto": "https", **headers})  # noqa: S310 (the smoke server's URL)
+    try:
+        with urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310  # nosec B310  # the smoke server's URL, http by design
+            status, answer_headers, raw = response.status, dict(response.headers.items()), response.read()
+    except HTTPError as error:
+        status, answer_headers, raw = error.code, dict(error.headers.items()), error.read()
+    return Answer(status, {k.lower(): v for k, v in answer_headers.items()}, json.loads(raw) if raw else None)
+
+
+class PartnerApi:
+    """The partner API as the demo merchant's till sees it."""
+
+    def __init__(self, base: str, key: str) -> None:
+        self.root = f"{base}/api/v1"
+        self.key = key
+
+    def send(self, method: str, path: str, body: object = None, *, idempotency_key: str = "") -> Answer:
+        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return call(method, f"{self.root}{path}", headers=headers, body=body)
+
+
+class Receiver:
+    """A webhook endpoint on this machine: keeps what it is sent, answers 200."""
+
+    def __init__(self) -> None:
+        self.deliveries: queue.Queue[Delivery] = queue.Queue()
+        deliveries = self.deliveries
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                deliveries.put(Delivery({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the smoke run says what arrived."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/perkline/webhooks"
+
+    def wait_for(self, event_type: str, redemption: str, secret: str) -> dict[str, Any]:
+        """The first delivery of `event_type` about `redemption`, once its signature checks."""
+        deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                delivery = self.deliveries.get(timeout=left)
+            except queue.Empty:
+                break
+            event = json.loads(delivery.body)
+            if event.get("type") == event_type and event.get("data", {}).get("redemption") == redemption:
+                expect(
+                    signed(secret, delivery.headers.get("perkline-signature", ""), delivery.body),
+                    f"{event_type} arrived with a signature that does not check: {delivery.headers}",
+                )
+                return dict(event)
+        raise SmokeFailed(
+            f"no {event_type} for {redemption} within {WEBHOOK_WAIT_SECONDS} s: is the worker consuming?"
+        )
+
+
+def signed(secret: str, header: str, body: bytes) -> bool:
+    """The check docs/integration.md gives partners, on the raw body."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    if "t" not in parts or "v1" not in parts:
+        return False
+    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])
+
+
+def check_deep_health(base: str) -> None:
+    """The deep check, with the token a deploy gives the monitoring (HEALTHZ_TOKEN), asked
+    until the worker just started answers it (a failed check's answer is cached a while)."""
+    token = os.environ.get("HEALTHZ_TOKEN", "")
+    deadline = time.monotonic() + WORKER_START_SECONDS
+    while True:
+        answer = call("GET", f"{base}/healthz?deep=1", headers={"Authorization": f"Bearer {token}"})
+        if answer.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    expect(answer.status == 200, f"/healthz?deep=1 answered {answer.status}: {answer.body}")
+    say(f"deep health ok: {', '.join(sorted(answer.body.get('checks', {})))}")
+
+
+def voucher_to_redeem(api: PartnerApi, member: str) -> str:
+    """A fresh voucher for `member` of the first perk that gives one (a merchant's gift);
+    failing that, one the member already holds."""
+    answer = api.send("POST", "/benefits", {"member": member})
+    expect(answer.status == 200, f"POST /benefits answered {answer.status}: {answer.body}")
+    benefits = answer.body["benefits"]
+    for benefit in benefits:
+        gift = {"perk": benefit["perk"], "member": member}
+        issued = api.send("POST", "/vouchers", gift, idempotency_key=str(uuid.uuid4()))
+        if issued.status == 201:
+            say(f"voucher issued to {member} (perk {benefit['perk']})")
+            return str(issued.body["code"])
+    held = [benefit["voucher"] for benefit in benefits if benefit.get("voucher")]
+    expect(bool(held), f"{member} has no perk at this merchant that gives a voucher: {benefits}")
+    say(f"no voucher could be issued; redeeming one {member} holds")
+    return str(held[0])
+
+
+def redeem(api: PartnerApi, code: str) -> str:
+    """Redeem `code` once, and replay the request as a till that lost the answer would."""
+    key = str(uuid.uuid4())
+    first = api.send("POST", "/redemptions", {"code": code}, idempotency_key=key)
+    expect(first.status == 201, f"POST /redemptions answered {first.status}: {first.body}")
+    again = api.send("POST", "/redemptions", {"code": code}, idempotency_key=key)
+    expect(
+        again.status == 201
+        and again.headers.get("idempotent-replayed") == "true"
+        and again.body["id"] == first.body["id"],
+        f"the replayed redemption answered {again.status} {again.headers}: {again.body}",
+    )
+    say(f"redeemed: {first.body['id']} (201, and 201 replayed with the same Idempotency-Key)")
+    return str(first.body["id"])
+
+
+def main(base: str, demo_file: str) -> None:
+    demo = json.loads(Path(demo_file).read_text(encoding="utf-8"))
+    api = PartnerApi(base, demo["merchants"][0]["api_key"])
+    member = max(demo["members"], key=lambda m: m["score"])["ref"]
+    check_deep_health(base)
+    receiver = Receiver()
+    endpoint = api.send("POST", "/webhook-endpoints", {"url": receiver.url, "events": ["voucher.redeemed"]})
+    expect(endpoint.status == 201, f"POST /webhook-endpoints answered {endpoint.status}: {endpoint.body}")
+    redemption = redeem(api, voucher_to_redeem(api, member))
+    started = time.monotonic()
+    event = receiver.wait_for("voucher.redeemed", redemption, endpoint.body["secret"])
+    waited = time.monotonic() - started
+    say(f"{event['type']} delivered by the worker {waited:.1f} s after the answer, signature checked")
+    read = api.send("GET", f"/redemptions/{redemption}")
+    expect(read.status == 200, f"GET /redemptions/{redemption} answered {read.status}: {read.body}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    try:
+        main(sys.argv[1], sys.argv[2])
+    except SmokeFailed as failure:
+        sys.exit(f"smoke: FAILED: {failure}")
