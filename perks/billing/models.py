@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.core.constraints import unique_text
+from loyalty.core.crypto import EncryptedTextField
 from loyalty.core.refs import ref_field
 from loyalty.members.models import Member
 from perks.catalog.models import PerkType
@@ -245,7 +246,8 @@ class Deposit(models.Model):
     Stripe account until it is released or captured.
 
     `client_secret` is kept only while the member has something to complete in the browser
-    (saving a card, 3-D Secure), and cleared when the deposit moves on.
+    (saving a card, 3-D Secure), and cleared when the deposit moves on; while kept, it is
+    encrypted at rest, as whoever holds it can complete the member's payment.
     """
 
     ref = ref_field(DEPOSIT_REF_PREFIX)
@@ -270,7 +272,7 @@ class Deposit(models.Model):
     stripe_customer_id = _stripe_id(blank=True)
     payment_intent_id = _stripe_id(blank=True)
     setup_intent_id = _stripe_id(blank=True)
-    client_secret = models.CharField(max_length=300, blank=True)
+    client_secret = EncryptedTextField(blank=True)
     captured_amount = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     actor = models.CharField(max_length=120)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -142,6 +142,8 @@ class DepositsView(PartnerView):
     write_scope = Scope.DEPOSITS_WRITE
     query_params = PAGE_QUERY_PARAMS
     errors = {"post": (MemberNotFound, *_STRIPE_ERRORS)}
+    # A replay answers it null: the partner reads the pending deposit for it (GET /deposits/{id}).
+    secret_fields = ("client_secret",)
 
     @list_schema(DepositSerializer)
     def get(self, request: Request) -> Response:

@@ -7,13 +7,13 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from loyalty.core.crypto import decrypt
 from perks.merchants.models import WebhookEndpoint
 from perks.merchants.services import webhook_endpoint_create
 from tests.factories import MerchantFactory, StaffFactory
 from tests.perks.merchants.test_webhook_delivery import attempt_now, emit_one, endpoint_for, verify_signature
+from tests.support.migrations import migrate_to
 from tests.support.receiver import Receiver
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -82,11 +82,6 @@ def test_rotating_encrypts_every_row_again_with_the_newest_key(settings):
     for created in endpoints:
         assert decrypt(stored_secret(created.endpoint)) == created.secret
         assert WebhookEndpoint.objects.get(pk=created.endpoint.pk).secret == created.secret
-
-
-def migrate_to(*targets: tuple[str, str]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate(list(targets or executor.loader.graph.leaf_nodes()))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,6 +17,7 @@ from perks.vouchers.codes import code_format
 from perks.vouchers.models import Voucher, VoucherStatus
 from surfaces.api.models import IdempotencyRecord
 from tests.factories import JoinedMemberFactory
+from tests.perks.billing.test_client_secrets import stored_secret
 from tests.support.billing import CARD_3DS, connected, linked_member, waiver
 from tests.support.stripe import free_port
 from tests.surfaces.api.conftest import assert_error, partner_of
@@ -111,6 +112,35 @@ def test_without_a_saved_card_the_member_is_asked_for_one_and_reading_it_later_f
     assert (now["status"], now["client_secret"]) == ("held", None)
     assert [d["status"] for d in partner.get("/deposits").json()["data"]] == ["held"]
     assert WebhookEvent.objects.filter(type="deposit.held").count() == 1
+
+
+def test_a_pending_deposit_shows_its_secret_when_read_though_its_column_holds_a_token(
+    rental, stripe_on, partner, member
+):
+    deposit = created(partner, member)
+
+    secret = deposit["client_secret"]
+    assert read(partner, deposit)["client_secret"] == secret
+    assert [d["client_secret"] for d in partner.get("/deposits").json()["data"]] == [secret]
+    assert secret not in stored_secret(Deposit.objects.get(ref=deposit["id"]))
+
+
+def test_a_replay_answers_the_same_but_without_the_secret_which_reading_the_deposit_gives(
+    rental, stripe_on, partner, member
+):
+    first = ask(partner, member, idempotency_key="deposit-1")
+    again = ask(partner, member, idempotency_key="deposit-1")
+
+    secret = first.json()["client_secret"]
+    assert secret.startswith("seti_")
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (201, 201, "true")
+    assert again.json() == {**first.json(), "client_secret": None}
+    assert Deposit.objects.count() == 1
+    (kept,) = IdempotencyRecord.objects.filter(merchant=partner.merchant).values_list(
+        "response_body", flat=True
+    )
+    assert secret not in kept
+    assert read(partner, again.json())["client_secret"] == secret
 
 
 def test_a_saved_card_holds_the_next_deposit_at_once(rental, stripe_on, partner, member):
