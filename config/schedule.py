@@ -36,6 +36,10 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "vouchers-auto-issue-due": {"task": "vouchers.auto_issue_due", "schedule": 60.0},
     "vouchers-redemption-batches-due": {"task": "vouchers.redemption_batches_due", "schedule": 60.0},
     "billing-notices-due": {"task": "billing.billing_notices_due", "schedule": 60.0},
+    # Logos and perk images whose renditions or deletions were never queued: missing
+    # renditions made, replaced files deleted (each sweep lists one folder per owner).
+    "merchants-logos-sweep": {"task": "merchants.logos_sweep", "schedule": crontab(minute="*/10")},
+    "catalog-perk-images-sweep": {"task": "catalog.perk_images_sweep", "schedule": crontab(minute="5-59/10")},
     # Idempotency-Key records past their 24 hours of replay.
     "idempotency-records-purge": {"task": "api.idempotency_records_purge", "schedule": 3600.0},
     # Billing: Stripe events a lost task left unapplied; holds whose capture policy is due

@@ -129,7 +129,12 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Statements run through loyalty.core.sql.prepared_cursor are prepared on a connection's
     # second run (a redemption's): the ORM's client-side binding never prepares.
-    DATABASES["default"]["OPTIONS"] = {"prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2)}
+    DATABASES["default"]["OPTIONS"] = {
+        "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2),
+        # A database host that drops packets fails a new connection in seconds, not after
+        # the system's TCP timeout of minutes (libpq's connect_timeout, in seconds).
+        "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (and throttling) ------------------------------------------------------------
@@ -174,6 +179,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     (VAR_DIR / "celery-results").mkdir(exist_ok=True)
 else:
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+    # A broker host that drops packets fails a send after commit in 2 s rather than the
+    # system's connect timeout (kombu's Redis transport sets none); see "When the broker
+    # is down" in docs/operations.md.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -164,7 +164,7 @@ def perk_image_set(*, perk: Perk, actor: Actor, upload: IO[bytes] | bytes) -> Pe
     clean = images.image_clean(upload, param="image")
     with transaction.atomic():
         previous = Perk.objects.select_for_update().values_list("image", flat=True).get(pk=perk.pk)
-        name = images.image_store(clean=clean, directory=f"perks/{perk.ref}")
+        name = images.image_store(clean=clean, directory=perk_image_directory(perk.ref))
         Perk.objects.filter(pk=perk.pk).update(image=name, updated_at=timezone.now())
         audit_record(merchant=perk.merchant, actor=actor, action="perk.image_set", target=perk.ref)
         image_renditions_make.delay_on_commit(name, "perk")
@@ -172,6 +172,19 @@ def perk_image_set(*, perk: Perk, actor: Actor, upload: IO[bytes] | bytes) -> Pe
             image_files_delete.delay_on_commit(previous, "perk")
     perk.image.name = name
     return perk
+
+
+def perk_image_directory(ref: str) -> str:
+    """Where a perk's images are stored: its own folder, which holds nothing else."""
+    return f"perks/{ref}"
+
+
+def perk_images_sweep(*, now: datetime | None = None) -> images.Swept:
+    """The renditions and deletions of perk images whose tasks a broker that was down never
+    queued (perks.merchants.images.images_sweep)."""
+    return images.images_sweep(
+        owners=Perk.objects.all(), field="image", kind="perk", directory=perk_image_directory, now=now
+    )
 
 
 def perk_inventory_take(*, perk_id: int, count: int = 1) -> None:

@@ -5,18 +5,24 @@ Only PNG, JPEG and WebP are ever handed to a decoder. An upload is refused, with
 pixels are counted from the header, before any is decoded), cut short, damaged, or not
 what it claims to be. What is kept is a re-encoding of the pixels alone, so EXIF
 (camera, place, time) never reaches anyone; the display sizes are made later by a task,
-only those that are missing, in a child process whose memory is capped (`pixels`).
+only those that are missing, in a child process whose memory is capped (`pixels`). A
+sweep (`images_sweep`) does that task's work, and the deletion of a replaced image, when
+the broker was down as they were queued.
 """
 
 import io
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from datetime import datetime, timedelta
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -173,6 +179,82 @@ def _save_exactly(name: str, content: bytes) -> list[str]:
 def image_files_delete(*, name: str, kind: str) -> None:
     for stored in (name, *(rendition_name(name, size) for size in RENDITION_SIZES[kind])):
         default_storage.delete(stored)
+
+
+# A sweep stands in for the two tasks above when the broker was down as they were queued.
+# It leaves alone a file younger than the grace period: a new upload is stored before its
+# transaction commits, and the task it stands in for may be just behind.
+SWEEP_GRACE = timedelta(minutes=2)
+# Renditions are sought for images stored within this window only, so an image the child
+# process cannot handle is tried for a day, not every run for ever.
+SWEEP_RENDITIONS_WINDOW = timedelta(days=1)
+SWEEP_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class Swept:
+    made: int = 0
+    deleted: int = 0
+
+    def __add__(self, other: "Swept") -> "Swept":
+        return Swept(made=self.made + other.made, deleted=self.deleted + other.deleted)
+
+
+def images_sweep(
+    *,
+    owners: QuerySet[Any],
+    field: str,
+    kind: str,
+    directory: Callable[[str], str],
+    now: datetime | None = None,
+) -> Swept:
+    """Make the missing renditions of each owner's image, and delete the files left in its
+    folder (`directory(ref)`, where the owner's service stores them) that are neither it nor
+    its renditions. Owners hold their image in `field` and have a `ref`; the app that owns
+    them passes them in, as this app knows none but its own.
+
+    Each folder is listed before its owner's image is read, so a file listed is either
+    still the image then, or was replaced before the read and is no longer referenced."""
+    now = now or timezone.now()
+    swept, last = Swept(), 0
+    while chunk := list(owners.filter(pk__gt=last).order_by("pk").values_list("pk", "ref")[:SWEEP_CHUNK]):
+        listed = {pk: _folder_files(directory(ref)) for pk, ref in chunk}
+        current = dict(owners.filter(pk__in=listed).values_list("pk", field))
+        for pk, files in listed.items():
+            swept += _folder_sweep(files=files, current=current.get(pk) or "", kind=kind, now=now)
+        last = chunk[-1][0]
+    return swept
+
+
+def _folder_files(folder: str) -> list[str]:
+    try:
+        _, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return [f"{folder}/{file}" for file in files]
+
+
+def _folder_sweep(*, files: list[str], current: str, kind: str, now: datetime) -> Swept:
+    keep = {current, *(rendition_name(current, size) for size in RENDITION_SIZES[kind])} if current else set()
+    made = 0
+    # The image may lie outside the folder (logos stored before they had one of their own).
+    missing = keep - {current, *files}
+    if missing and _stored_between(current, now, SWEEP_RENDITIONS_WINDOW):
+        made = len(renditions_make(name=current, kind=kind))
+    stale = [name for name in files if name not in keep and _stored_between(name, now, None)]
+    for name in stale:
+        log.info("deleting %s: no longer an image nor one of its renditions", name)
+        default_storage.delete(name)
+    return Swept(made=made, deleted=len(stale))
+
+
+def _stored_between(name: str, now: datetime, window: timedelta | None) -> bool:
+    """Stored before the grace period, and within `window` (if any) before that."""
+    try:
+        stored = default_storage.get_modified_time(name)
+    except FileNotFoundError:
+        return False
+    return stored <= now - SWEEP_GRACE and (window is None or stored > now - SWEEP_GRACE - window)
 
 
 def image_url(name: str, *, kind: str, size: int) -> str:

@@ -41,3 +41,12 @@ def image_files_delete(name: str, kind: str) -> None:
     from perks.merchants import images
 
     images.image_files_delete(name=name, kind=kind)
+
+
+@task("merchants.logos_sweep")
+def logos_sweep() -> dict[str, int]:
+    """Stands in for the two tasks above when the broker was down as a logo was set."""
+    from perks.merchants.services.merchants import merchant_logos_sweep
+
+    swept = merchant_logos_sweep()
+    return {"made": swept.made, "deleted": swept.deleted}

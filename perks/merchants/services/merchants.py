@@ -1,4 +1,5 @@
 import re
+from datetime import datetime
 from typing import IO
 
 from django.contrib.auth.models import User
@@ -83,7 +84,7 @@ def merchant_logo_set(*, merchant: Merchant, actor: Actor, upload: IO[bytes] | b
     clean = images.image_clean(upload, param="logo")
     with transaction.atomic():
         previous = Merchant.objects.select_for_update().values_list("logo", flat=True).get(pk=merchant.pk)
-        name = images.image_store(clean=clean, directory=f"merchants/{merchant.ref}/logo")
+        name = images.image_store(clean=clean, directory=logo_directory(merchant.ref))
         Merchant.objects.filter(pk=merchant.pk).update(logo=name)
         audit_record(merchant=merchant, actor=actor, action="merchant.logo_set", target=name)
         image_renditions_make.delay_on_commit(name, "logo")
@@ -91,6 +92,18 @@ def merchant_logo_set(*, merchant: Merchant, actor: Actor, upload: IO[bytes] | b
             image_files_delete.delay_on_commit(previous, "logo")
     merchant.logo.name = name
     return merchant
+
+
+def logo_directory(ref: str) -> str:
+    """Where a merchant's logos are stored: its own folder, which holds nothing else."""
+    return f"merchants/{ref}/logo"
+
+
+def merchant_logos_sweep(*, now: datetime | None = None) -> images.Swept:
+    """The renditions and deletions of logos whose tasks a broker that was down never queued."""
+    return images.images_sweep(
+        owners=Merchant.objects.all(), field="logo", kind="logo", directory=logo_directory, now=now
+    )
 
 
 def location_create(*, merchant: Merchant, actor: Actor, name: str, code: str, address: str = "") -> Location:
