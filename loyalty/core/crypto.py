@@ -19,6 +19,7 @@ Python sees the plaintext.
 """
 
 import base64
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -29,7 +30,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import models, transaction
+from django.db import migrations, models, transaction
 from django.db.models import Lookup
 from django.dispatch import receiver
 from django.utils.encoding import force_bytes
@@ -156,3 +157,30 @@ def _rows_reencrypt(model: type[models.Model], names: list[str], batch_size: int
         if not batch:
             return done
         done, after = done + len(batch), batch[-1].pk
+
+
+def column_encryption(app_label: str, model_name: str, field_name: str) -> migrations.RunPython:
+    """The data step of a migration that makes a plain text column an `EncryptedTextField`:
+    every row encrypted forwards, decrypted backwards, a batch at a time. It runs between an
+    `AlterField` to a `TextField` (room for a token) and one to the `EncryptedTextField`
+    (which changes nothing in the database), while the migration's model still reads the
+    column as plain text. Every row is rewritten, empty values too, since the field
+    decrypts whatever its column holds."""
+
+    def rewrite(historical_apps: Any, change: Callable[[str], str]) -> None:
+        model = historical_apps.get_model(app_label, model_name)
+        rows = model.objects.only("pk", field_name).order_by("pk")
+        batch = list(rows[:ROTATION_BATCH])
+        while batch:
+            for row in batch:
+                setattr(row, field_name, change(getattr(row, field_name)))
+            model.objects.bulk_update(batch, [field_name])
+            batch = list(rows.filter(pk__gt=batch[-1].pk)[:ROTATION_BATCH])
+
+    def forwards(historical_apps: Any, schema_editor: Any) -> None:
+        rewrite(historical_apps, encrypt)
+
+    def backwards(historical_apps: Any, schema_editor: Any) -> None:
+        rewrite(historical_apps, decrypt)
+
+    return migrations.RunPython(forwards, backwards, elidable=False)

@@ -5,28 +5,9 @@ still plain text to the migration's models; only then does it become the encrypt
 which changes nothing in the database. Backwards, each step is undone in reverse order.
 """
 
-from collections.abc import Callable
-from typing import Any
-
 from django.db import migrations, models
 
-from loyalty.core.crypto import EncryptedTextField, decrypt, encrypt
-
-
-def _rewrite(apps: Any, change: Callable[[str], str]) -> None:
-    endpoint_model = apps.get_model("merchants", "WebhookEndpoint")
-    endpoints = list(endpoint_model.objects.only("pk", "secret"))
-    for endpoint in endpoints:
-        endpoint.secret = change(endpoint.secret)
-    endpoint_model.objects.bulk_update(endpoints, ["secret"], batch_size=500)
-
-
-def secrets_encrypt(apps: Any, schema_editor: Any) -> None:
-    _rewrite(apps, encrypt)
-
-
-def secrets_decrypt(apps: Any, schema_editor: Any) -> None:
-    _rewrite(apps, decrypt)
+from loyalty.core.crypto import EncryptedTextField, column_encryption
 
 
 class Migration(migrations.Migration):
@@ -40,7 +21,7 @@ class Migration(migrations.Migration):
             name="secret",
             field=models.TextField(editable=False),
         ),
-        migrations.RunPython(secrets_encrypt, secrets_decrypt, elidable=False),
+        column_encryption("merchants", "WebhookEndpoint", "secret"),
         migrations.AlterField(
             model_name="webhookendpoint",
             name="secret",
