@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.core.constraints import unique_text
+from loyalty.core.masking import mask
 from loyalty.core.refs import ref_field
 from loyalty.members.models import Member
 from loyalty.scoring.models import Tier
@@ -191,7 +192,8 @@ class Voucher(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.code
+        # What the console writes into its history and any log line: never a usable code.
+        return f"#{self.pk} {mask(self.code)}"
 
     @property
     def uses_remaining(self) -> int:

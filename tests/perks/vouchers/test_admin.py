@@ -56,3 +56,19 @@ def test_revoking_from_the_console_goes_through_the_service(admin_client, admin_
     assert voucher.status == VoucherStatus.REVOKED
     assert points_balance(member=member) == 100
     assert AuditEntry.objects.get(action="voucher.revoked").actor_user == admin_user
+
+
+def test_what_the_console_records_of_a_voucher_never_holds_its_code(admin_client, perk, member, owner):
+    """A voucher's name is what Django's history, messages and log lines carry."""
+    voucher = voucher_issue(perk=perk, member=member, actor=owner)
+
+    response = admin_client.post(
+        reverse("admin:vouchers_voucher_changelist"),
+        {"action": "revoke", "_selected_action": [voucher.pk]},
+        follow=True,
+    )
+
+    said = [str(message) for message in response.context["messages"]]
+    assert said
+    assert str(voucher) == f"#{voucher.pk} {voucher.code[:4]}…"
+    assert not [text for text in [*said, str(voucher)] if voucher.code in text]
