@@ -4,8 +4,9 @@ Only PNG, JPEG and WebP are ever handed to a decoder. An upload is refused, with
 `Invalid` error, when it is too big in bytes or in pixels (a decompression bomb: the
 pixels are counted from the header, before any is decoded), cut short, damaged, or not
 what it claims to be. What is kept is a re-encoding of the pixels alone, so EXIF
-(camera, place, time) never reaches anyone; the display sizes are made later by a task,
-only those that are missing, in a child process whose memory is capped (`pixels`). A
+(camera, place, time) never reaches anyone. That re-encoding, and the display sizes made
+later by a task (only those that are missing), both decode the image in a child process
+whose memory is capped (`pixels`), never in the web process or the worker itself. A
 sweep (`images_sweep`) does that task's work, and the deletion of a replaced image, when
 the broker was down as they were queued.
 """
@@ -24,38 +25,25 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from perks.merchants import pixels
 from perks.merchants.errors import ImageRefused
-from perks.merchants.pixels import DECODERS, MAX_PIXELS, SAVE_OPTIONS, STORED_FORMAT
+from perks.merchants.pixels import DECODERS, MAX_PIXELS, CleanImage
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # Far longer than the largest accepted image takes, well within a task's time limit.
 RENDITIONS_TIMEOUT_SECONDS = 60
-
-_EXTENSION = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
-_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+# Cleaning runs while the operator waits: the largest accepted image takes a few seconds.
+CLEAN_TIMEOUT_SECONDS = 30
 
 # Display sizes: the longest side of each rendition, per kind of image.
 RENDITION_SIZES: dict[str, tuple[int, ...]] = {
     "logo": (64, 128, 256),
     "perk": (320, 640, 1280),
 }
-
-
-@dataclass(frozen=True)
-class CleanImage:
-    content: bytes
-    format: str
-    width: int
-    height: int
-
-    @property
-    def extension(self) -> str:
-        return _EXTENSION[self.format]
 
 
 def image_clean(source: IO[bytes] | bytes, *, param: str = "image") -> CleanImage:
@@ -66,14 +54,12 @@ def image_clean(source: IO[bytes] | bytes, *, param: str = "image") -> CleanImag
         with Image.open(io.BytesIO(data), formats=DECODERS) as probe:
             _check_pixels(probe.size, param)
             probe.verify()
-        with Image.open(io.BytesIO(data), formats=DECODERS) as image:
-            image.load()
-            return _reencode(image, STORED_FORMAT[str(image.format)])
+        return _clean_in_child(data, param)
     except UnidentifiedImageError:
         raise ImageRefused(_("This file is not a PNG, JPEG or WebP image."), param=param) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(param) from None
-    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError, pixels.ImageDamaged) as exc:
         raise ImageRefused(
             _("This image is truncated or damaged; export it again and upload the new file."), param=param
         ) from exc
@@ -111,19 +97,19 @@ def _too_many_pixels(param: str, size: tuple[int, int] | None = None) -> ImageRe
     return ImageRefused(message, param=param)
 
 
-def _reencode(image: Image.Image, fmt: str) -> CleanImage:
-    """Only the pixels (turned upright) and the colour profile survive: no EXIF, XMP or text."""
-    upright = ImageOps.exif_transpose(image) or image
-    has_alpha = upright.mode in _ALPHA_MODES or "transparency" in upright.info
-    pixels = upright.convert("RGBA" if has_alpha and fmt != "JPEG" else "RGB")
-    icc_profile = image.info.get("icc_profile")
-    pixels.info = {}
-    out = io.BytesIO()
-    options = dict(SAVE_OPTIONS[fmt])
-    if icc_profile:
-        options["icc_profile"] = icc_profile
-    pixels.save(out, format=fmt, **options)
-    return CleanImage(content=out.getvalue(), format=fmt, width=pixels.width, height=pixels.height)
+def _clean_in_child(data: bytes, param: str) -> CleanImage:
+    """`pixels.clean_encode` in a child capped at IMAGE_RENDITION_MEMORY_MB, so the web
+    process never holds the decoded pixels; a child that dies refuses the upload, as one
+    too large to process: the header's pixel count passed, its decoding did not fit."""
+    try:
+        return pixels.clean_in_child(
+            data, memory_bytes=settings.IMAGE_RENDITION_MEMORY_MB * 1024 * 1024, timeout=CLEAN_TIMEOUT_SECONDS
+        )
+    except pixels.ImageDamaged:
+        raise  # image_clean refuses it as damaged
+    except pixels.ChildFailed as failure:
+        log.warning("upload for %s not cleaned: %s", param, failure)
+        raise ImageRefused(_("This image is too large to process."), param=param) from None
 
 
 def image_store(*, clean: CleanImage, directory: str) -> str:
@@ -158,7 +144,7 @@ def renditions_make(*, name: str, kind: str) -> list[str]:
             memory_bytes=settings.IMAGE_RENDITION_MEMORY_MB * 1024 * 1024,
             timeout=RENDITIONS_TIMEOUT_SECONDS,
         )
-    except pixels.RenditionsFailed as failure:
+    except pixels.ChildFailed as failure:
         log.error("renditions of %s not made: %s", name, failure)
         return []
     made = []
