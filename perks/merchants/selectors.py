@@ -1,7 +1,7 @@
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
-from loyalty.core.errors import NotFound
+from loyalty.core.errors import Invalid, NotFound
 from perks.merchants.errors import MerchantNotFound
 from perks.merchants.models import (
     ApiKey,
@@ -53,6 +53,17 @@ def location_by_ref(*, merchant: Merchant, ref: str) -> Location:
     location = Location.objects.filter(merchant=merchant, ref=ref).first()
     if location is None:
         raise NotFound("No such location.", param="location")
+    return location
+
+
+def location_by_code(*, merchant: Merchant, code: str | None) -> Location | None:
+    """The active location of this merchant a till names by its code, None when it names
+    none; a code it does not know is 400 `validation_error` on `location`."""
+    if not code:
+        return None
+    location = Location.objects.filter(merchant=merchant, code=code.strip(), is_active=True).first()
+    if location is None:
+        raise Invalid(f"No location of yours has the code {code!r}.", param="location")
     return location
 
 

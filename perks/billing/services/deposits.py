@@ -58,8 +58,9 @@ from perks.billing.stripe_client import (
 from perks.catalog.models import PerkType
 from perks.catalog.money import amount_parse, currency_code, quantize
 from perks.catalog.params import DepositWaiverParams, params_parse
-from perks.merchants.models import ApiKey, Location, Merchant
+from perks.merchants.models import ApiKey, Merchant
 from perks.merchants.permissions import Permission, Scope
+from perks.merchants.selectors import location_by_code
 from perks.merchants.services import Actor, actor_require, webhook_emit
 from perks.vouchers.codes import code_format
 from perks.vouchers.models import Voucher, VoucherStatus
@@ -118,7 +119,7 @@ def deposit_create(
     amount = amount_parse(amount, currency=currency, param="amount", positive=True)
     if capture_policy not in CapturePolicy.values:
         raise Invalid(f"capture_policy is one of {', '.join(CapturePolicy.values)}.", param="capture_policy")
-    location = _location(merchant, location_code)
+    location = location_by_code(merchant=merchant, code=location_code)
     deposit = Deposit(
         ref=new_ref(DEPOSIT_REF_PREFIX),
         merchant=merchant,
@@ -597,12 +598,3 @@ def _intent_cancel_quietly(deposit: Deposit) -> None:
 
 def _locked(pk: int) -> Deposit:
     return Deposit.objects.select_for_update(of=("self",)).select_related("merchant", "member").get(pk=pk)
-
-
-def _location(merchant: Merchant, location_code: str | None) -> Location | None:
-    if not location_code:
-        return None
-    location = Location.objects.filter(merchant=merchant, code=location_code.strip(), is_active=True).first()
-    if location is None:
-        raise Invalid(f"No location of yours has the code {location_code!r}.", param="location")
-    return location

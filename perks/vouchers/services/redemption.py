@@ -25,8 +25,9 @@ from loyalty.scoring.selectors import Standing, standing_from
 from perks.catalog.eligibility import perk_refusal
 from perks.catalog.money import purchase_parse
 from perks.catalog.perk_benefit import Benefit, benefit_compute
-from perks.merchants.models import Location, Merchant
+from perks.merchants.models import Merchant
 from perks.merchants.permissions import Permission
+from perks.merchants.selectors import location_by_code
 from perks.merchants.services import Actor, actor_require
 from perks.vouchers.codes import UnknownCode, code_normalize
 from perks.vouchers.errors import (
@@ -81,7 +82,7 @@ def voucher_validate(
     """Whether `code` could be redeemed at `merchant` now, and what it would give. Changes
     nothing but the member's look-up log."""
     purchase_parse(amount, currency)
-    _location(merchant, location_code)
+    location_by_code(merchant=merchant, code=location_code)
     try:
         canonical = code_normalize(code)
     except UnknownCode:
@@ -167,7 +168,7 @@ def voucher_redeem(
     now = timezone.now()
     at = _occurred_at(occurred_at, now)
     spent, currency = purchase_parse(amount, currency)
-    location = _location(merchant, location_code)
+    location = location_by_code(merchant=merchant, code=location_code)
     canonical = code_normalize(code)
     if reservation is not None and reservation.merchant_id != merchant.pk:
         raise ReservationNotFound(param="reservation")
@@ -358,15 +359,6 @@ def _occurred_at(occurred_at: datetime | None, now: datetime) -> datetime:
     if occurred_at > now + OCCURRED_AT_SKEW:
         raise Invalid("occurred_at cannot be in the future.", param="occurred_at")
     return occurred_at
-
-
-def _location(merchant: Merchant, location_code: str | None) -> Location | None:
-    if not location_code:
-        return None
-    location = Location.objects.filter(merchant=merchant, code=location_code.strip(), is_active=True).first()
-    if location is None:
-        raise Invalid(f"No location of yours has the code {location_code!r}.", param="location")
-    return location
 
 
 def _lookup_record(voucher: Voucher, purpose: str) -> None:
