@@ -8,19 +8,32 @@ PORT ?= 8000
 NAME ?=
 SCALE ?= quick
 
-.PHONY: demo test lint format audit bench messages venv clean lock
+.PHONY: demo test lint format audit bench messages icons venv browser-libs clean lock
 
-venv: $(INSTALLED)
+venv: $(INSTALLED) browser-libs
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@touch $@
 
+# Browser libraries the tests inject into pages (axe-core), pinned in package-lock.json and
+# installed here, never at test time. Without npm, the tests that need them skip (and fail
+# under CI=true, tests/support/ci.py).
+browser-libs: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel error && touch $@; \
+	else \
+	  echo "npm not found: no browser libraries, the accessibility tests will skip (Debian: apt-get install npm)"; \
+	fi
+
 demo: export DEBUG ?= 1
 demo: $(INSTALLED)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --output var/demo.json --reuse
+	$(BIN)/python manage.py collectstatic --noinput -v 0
 	@echo ""
 	@echo "Perkline is starting on http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server, worker and beat)"
 	@echo "  citizen app      http://127.0.0.1:$(PORT)/app/"
@@ -32,7 +45,7 @@ demo: $(INSTALLED)
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" PERKLINE_PORT=$(PORT) $(BIN)/honcho -f Procfile start
 
-test: $(INSTALLED)
+test: $(INSTALLED) browser-libs
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
@@ -61,10 +74,14 @@ bench: export DEBUG ?= 1
 bench: $(INSTALLED)
 	$(BIN)/python -m bench $(NAME) --scale $(SCALE)
 
+# The app's home-screen icons (static/app/icon-*.png), drawn by demo/icons.py and committed.
+icons: $(INSTALLED)
+	$(BIN)/python -m demo.icons
+
 # Needs GNU gettext; the compiled catalogue is committed so nobody else does.
 messages: $(INSTALLED)
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests --ignore=bench
-	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=node_modules
 
 # Recompile the pinned, hashed requirement files from the .in files (needs PyPI).
 # Versions already pinned stay put; `make lock LOCK_ARGS=--upgrade` moves them all.

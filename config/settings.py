@@ -101,6 +101,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE for <html lang>
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -279,6 +280,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Perkline <no-reply@l
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as "7 Dec 2026, 14:30" and 2026年12月7日 14:30, numbers grouped in thousands in both.
+FORMAT_MODULE_PATH = ["config.formats"]
+# A language chosen with the app's switch is kept for a year (before any choice, the
+# browser's Accept-Language decides; a signed-in member's stored choice wins: surfaces/app/access.py).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = not DEBUG
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -289,16 +298,25 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Static files as collectstatic writes them, in the demo as in production: each under a
+# name with its content's hash and beside a gzip copy (config/staticfiles.py), served by
+# WhiteNoise from STATIC_ROOT alone, indexed once at start. STATIC_MANIFEST=0 serves the
+# files of static/ as they are, uncollected: the tests do (pyproject.toml), and so may a
+# developer editing CSS in a running server.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "config.staticfiles.HashedStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+if STATIC_MANIFEST:
+    WHITENOISE_USE_FINDERS = False
+    WHITENOISE_AUTOREFRESH = False
 
 # --- Images (logos, perk images) ------------------------------------------------------------
 
@@ -401,6 +419,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
+        "worker-src": ["'self'"],  # the app's service worker (surfaces/app/pwa.py)
+        "manifest-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "form-action": ["'self'"],

@@ -1,8 +1,9 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.media import PUBLIC_IMAGE_PATTERN, public_image
 from config.views import healthz, home
 from surfaces.api.stripe_webhook import stripe_webhook
 
@@ -23,6 +24,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("stripe/webhook", stripe_webhook, name="stripe-webhook"),
+    re_path(PUBLIC_IMAGE_PATTERN, public_image, name="public-image"),
 ]
 
 handler400 = "config.error_pages.bad_request"

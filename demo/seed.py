@@ -72,6 +72,9 @@ DEMO_MERCHANTS: list[dict[str, Any]] = [
         "perk": {
             "type": "deposit_waiver",
             "title": "Rent without a deposit (up to 5,000 CNY)",
+            "title_zh": "免押金租车（押金最高 5,000 元）",
+            "description": "Show your member pass at the desk: we waive the deposit, up to 5,000 CNY.",
+            "description_zh": "在柜台出示会员码，即可免交租车押金，最高 5,000 元。",
             "params": {"max_amount": "5000.00", "currency": "CNY"},
             "min_score": 650,
             "hold_free_days": 180,
@@ -85,7 +88,10 @@ DEMO_MERCHANTS: list[dict[str, Any]] = [
         "location": ("Nanjing Road bureau", "NJR-1", "Nanjing Road East, Shanghai"),
         "perk": {
             "type": "fx_margin",
-            "title": "50 basis points off our exchange margin",
+            "title": "Member exchange rates",
+            "title_zh": "会员专享汇率",
+            "description": "A 0.5 % smaller margin for you on dollars, euros, pounds, HK dollars and yen.",
+            "description_zh": "兑换美元、欧元、英镑、港币和日元时，汇差比门市低 0.5 个百分点。",
             "params": {"margin_reduction_bps": 50, "currencies": ["USD", "EUR", "GBP", "HKD", "JPY"]},
             "min_score": 600,
         },
@@ -97,6 +103,9 @@ DEMO_MERCHANTS: list[dict[str, Any]] = [
         "perk": {
             "type": "access_pass",
             "title": "Airport lounge pass, 4 visits",
+            "title_zh": "机场贵宾室通行证（4 次）",
+            "description": "Four visits to our international lounge at Pudong T2, for you alone.",
+            "description_zh": "浦东机场 T2 国际贵宾室，限本人使用 4 次。",
             "params": {"venue": "PVG T2 international lounge", "kind": "lounge", "entries_per_voucher": 4},
             "min_tier": "diamond",
             "voucher_ttl_days": 180,
@@ -109,6 +118,9 @@ DEMO_MERCHANTS: list[dict[str, Any]] = [
         "perk": {
             "type": "access_pass",
             "title": "First-class waiting room",
+            "title_zh": "贵宾候车室",
+            "description": "Wait for your train in the quiet of our first-class room at Central Station.",
+            "description_zh": "在中央车站的贵宾候车室安静候车。",
             "params": {"venue": "Central Station", "kind": "waiting_room", "entries_per_voucher": 1},
             "min_tier": "platinum",
             "per_member_limit": 4,
@@ -122,6 +134,9 @@ DEMO_MERCHANTS: list[dict[str, Any]] = [
         "perk": {
             "type": "access_pass",
             "title": "Fast-track registration",
+            "title_zh": "快速挂号",
+            "description": "Skip the registration queue at outpatients: go to the fast-track window.",
+            "description_zh": "门诊挂号免排队，请到快速通道窗口办理。",
             "params": {
                 "venue": "Riverside Hospital outpatients",
                 "kind": "fast_track",
@@ -138,6 +153,9 @@ DEMO_MERCHANTS: list[dict[str, Any]] = [
         "perk": {
             "type": "free_item",
             "title": "A free coffee for 120 points",
+            "title_zh": "120 积分换一杯咖啡",
+            "description": "Any handcrafted coffee, any size, once a day.",
+            "description_zh": "任选一杯现做咖啡，不限杯型，每天一杯。",
             "params": {"item": "Any handcrafted coffee"},
             "points_cost": 120,
             "per_member_limit": 1,
@@ -152,6 +170,9 @@ DEMO_MERCHANTS: list[dict[str, Any]] = [
         "perk": {
             "type": "deposit_waiver",
             "title": "Deposit-free stay (up to 2,000 CNY)",
+            "title_zh": "免押金入住（押金最高 2,000 元）",
+            "description": "Check in without a deposit, up to 2,000 CNY a stay.",
+            "description_zh": "入住无需交押金，每次最高 2,000 元。",
             "params": {"max_amount": "2000.00", "currency": "CNY"},
             "min_tier": "gold",
         },

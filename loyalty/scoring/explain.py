@@ -27,20 +27,20 @@ DIMENSION_LABELS_ZH = {
 TEXTS: dict[str, tuple[str, str]] = {
     "starting_score": (
         "No shared data counts toward your score yet, so it is the starting score of {baseline}.",
-        "目前还没有计入分数的共享数据，因此您的分数为起始分 {baseline}。",
+        "目前还没有计入评分的共享数据，因此您的评分为起始分 {baseline}。",
     ),
     "lowered_payment_history": (
         "Missed payments lower your score by about {points} points; each on-time payment helps it recover.",
-        "逾期付款使您的分数降低了约 {points} 分；每一次按时付款都有助于恢复。",
+        "逾期付款使您的评分降低了约 {points} 分；每一次按时付款都有助于恢复。",
     ),
     "lowered_fulfilment": (
         "Late returns and missed bookings lower your score by about {points} points; "
         "their weight fades over time.",
-        "逾期归还和预订未到使您的分数降低了约 {points} 分；其影响会随时间减弱。",
+        "逾期归还和预订未到使您的评分降低了约 {points} 分；其影响会随时间减弱。",
     ),
     "lowered_other": (
         "Your {label} data lowers your score by about {points} points; its weight fades over time.",
-        "您的{label_zh}数据使分数降低了约 {points} 分；其影响会随时间减弱。",
+        "您的{label_zh}数据使评分降低了约 {points} 分；其影响会随时间减弱。",
     ),
     "raise_payment_history": (
         "Two more on-time payments: about +{points}",
@@ -58,7 +58,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "raise_assets": ("Declare an asset: about +{points}", "申报一项资产：约 +{points} 分"),
     "not_shared": (
         "You don't share your {label} data, so it does not count. Sharing it is your choice.",
-        "您未共享{label_zh}数据，因此不计入分数。是否共享由您决定。",
+        "您未共享{label_zh}数据，因此不计入评分。是否共享由您决定。",
     ),
 }
 

@@ -5,10 +5,12 @@ may see (its own holds) are separate functions: a hold is never readable by anot
 merchant, and no selector here lists one merchant's holds to another.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Prefetch, Q, QuerySet, When
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, When, Window
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +18,7 @@ from loyalty.core.errors import Invalid
 from loyalty.members.models import Member, MerchantLink
 from loyalty.scoring import explain, sql
 from loyalty.scoring.bands import grace_period
+from loyalty.scoring.engine import ENGINES, MILLI, contribution_milli
 from loyalty.scoring.errors import HoldNotFound, ScoreEventNotFound, TierNotFound
 from loyalty.scoring.models import (
     DISPUTE_REMOVED_STATUSES,
@@ -119,6 +122,40 @@ def score_explanation(*, member: Member) -> Explanation | None:
 
 def score_history(*, member: Member) -> QuerySet[ScoreSnapshot]:
     return ScoreSnapshot.objects.filter(member=member).order_by("-computed_at", "-id").select_related("tier")
+
+
+@dataclass(frozen=True)
+class MonthScore:
+    """A month's last score: when it was computed, and what it was."""
+
+    at: datetime
+    score: int
+
+
+def score_by_month(*, member: Member, months: int = 12, now: datetime | None = None) -> list[MonthScore]:
+    """The score at the end of each of the last `months` calendar months (this one included)
+    that has a snapshot, oldest first: one row per month, however often it was recomputed."""
+    today = timezone.localdate(now)
+    first = today.year * 12 + today.month - months  # months before this one, counted from year 0
+    since = datetime(first // 12, first % 12 + 1, 1, tzinfo=timezone.get_current_timezone())
+    latest_first = [F("computed_at").desc(), F("id").desc()]
+    rows = (
+        ScoreSnapshot.objects.filter(member=member, computed_at__gte=since)
+        .annotate(month=TruncMonth("computed_at"))
+        .annotate(place=Window(RowNumber(), partition_by=[F("month")], order_by=latest_first))
+        .filter(place=1)
+        .order_by("computed_at")
+        .values_list("computed_at", "score")
+    )
+    return [MonthScore(at=at, score=score) for at, score in rows]
+
+
+def sharing_gain_ceiling(*, engine_version: int, dimension: str) -> int:
+    """The most sharing `dimension` can add to a score, in points: what a record that
+    saturates it contributes (the member's own record decides how much of it they get)."""
+    engine = ENGINES[engine_version]
+    rule = engine.rule(dimension)
+    return (contribution_milli(engine, rule, rule.saturation) + MILLI // 2) // MILLI
 
 
 def tier_history(*, member: Member) -> QuerySet[TierChange]:
@@ -228,6 +265,13 @@ def holds_of_member(*, member: Member) -> list[MemberHold]:
             )
         )
     return views
+
+
+def holds_in_force(*, member: Member) -> QuerySet[Hold]:
+    """The member's holds suspending perks now, the soonest to expire first."""
+    return Hold.objects.filter(_in_state(HOLD_ACTIVE, timezone.now()), member=member).order_by(
+        "expires_at", "id"
+    )
 
 
 def hold_of_member(*, member: Member, ref: str) -> Hold:
@@ -367,6 +411,38 @@ def merchant_names_of_member(*, pairs: list[tuple[int, str]]) -> dict[tuple[int,
 def member_events(*, member: Member) -> QuerySet[ScoreEvent]:
     """The member's events, newest first, with their kind and dispute."""
     return member_score_events(member=member).select_related("dispute")
+
+
+@dataclass(frozen=True)
+class SourceReports:
+    """What one source reported about a member: how many events in all, and the latest."""
+
+    reported: int
+    latest: list[ScoreEvent]  # newest first, with their kind and dispute
+
+
+def member_events_by_source(
+    *, member: Member, sources: Collection[str], latest: int
+) -> dict[str, SourceReports]:
+    """For each of `sources` that reported about the member, how many events it reported in
+    all and its `latest` newest, newest first, with their kind and dispute. Two queries that
+    bring back only those rows however long the member's history: a count by source, and the
+    events ranked within their source by a window function, joined once they are picked."""
+    of_sources = ScoreEvent.objects.filter(member=member, source__in=list(sources))
+    reported = dict(of_sources.order_by().values_list("source").annotate(n=Count("id")))
+    newest_first = [F("occurred_at").desc(), F("id").desc()]
+    ranked = of_sources.annotate(
+        place=Window(RowNumber(), partition_by=[F("source")], order_by=newest_first)
+    ).filter(place__lte=latest)
+    events = (
+        ScoreEvent.objects.filter(pk__in=ranked.values("pk"))
+        .order_by("source", *newest_first)
+        .select_related("kind", "dispute")
+    )
+    found = {source: SourceReports(reported=n, latest=[]) for source, n in reported.items()}
+    for event in events:  # one recorded between the two queries is shown, not yet counted
+        found.setdefault(event.source, SourceReports(reported=0, latest=[])).latest.append(event)
+    return found
 
 
 def member_event_rows(*, member: Member, events: list[ScoreEvent], locale: str) -> list[MemberEvent]:

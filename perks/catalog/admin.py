@@ -62,7 +62,7 @@ class PerkAdmin(ServiceAdmin):
         "inventory",
     )
     list_filter = ("status", "type", "merchant__category")
-    search_fields = ("title", "ref", "merchant__name")
+    search_fields = ("title", "title_zh", "ref", "merchant__name")
     list_select_related = ("merchant", "min_tier")
     actions = ("activate", "pause", "archive")
 

@@ -40,9 +40,11 @@ class LimitPeriod(models.TextChoices):
 class Perk(models.Model):
     """What a merchant offers members: a typed benefit, who may have it, and how many.
 
-    `params` holds the type's parameters (perks.catalog.params validates them), caps such
-    as a deposit waiver's `max_amount` included. `issued_count` moves only by conditional
-    UPDATE; the database refuses it past `inventory`.
+    `title` and `description` are English; `title_zh` and `description_zh` the optional
+    Chinese (perks.catalog.wording picks by the active language). `params` holds the type's
+    parameters (perks.catalog.params validates them), caps such as a deposit waiver's
+    `max_amount` included. `issued_count` moves only by conditional UPDATE; the database
+    refuses it past `inventory`.
     """
 
     ref = ref_field(PERK_REF_PREFIX)
@@ -51,6 +53,9 @@ class Perk(models.Model):
     params = models.JSONField(encoder=DjangoJSONEncoder)
     title = models.CharField(max_length=120)
     description = models.TextField(blank=True)
+    # The same in Simplified Chinese, for members reading the app in it; blank: the English shows.
+    title_zh = models.CharField(_("title in Chinese"), max_length=120, blank=True)
+    description_zh = models.TextField(_("description in Chinese"), blank=True)
 
     min_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     min_score = models.PositiveSmallIntegerField(null=True, blank=True)

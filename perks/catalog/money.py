@@ -2,12 +2,30 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils import formats
 from iso4217 import Currency
 
 from loyalty.core.errors import Invalid
 
 # Beyond any deposit, spend or cap a perk deals in; keeps every quantisation exact.
 MAX_AMOUNT = Decimal("1000000000")
+
+# The symbol written before an amount, in both languages. Both write ¥ for the yuan, the
+# currency the platform is run in; the others carry their country so none is taken for the
+# yuan (or, in a Chinese text, the dollar for the US one). A currency not here is written by
+# its code and a no-break space: "CHF 12.50".
+CURRENCY_SYMBOLS = {
+    "CNY": "¥",
+    "HKD": "HK$",
+    "MOP": "MOP$",
+    "TWD": "NT$",
+    "USD": "US$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "JP¥",
+    "KRW": "₩",
+    "SGD": "S$",
+}
 
 
 def currency_code(value: object, *, param: str) -> str:
@@ -21,6 +39,27 @@ def currency_code(value: object, *, param: str) -> str:
 
 def decimals(currency: str) -> int:
     return Currency[currency].exponent or 0
+
+
+def money_text(amount: Decimal, currency: str, *, whole_without_decimals: bool = False) -> str:
+    """`amount` of `currency` as a price tag writes it in the active language, grouped in
+    thousands and rounded to the currency's minor unit: "¥5,000.00", "-US$12.50",
+    "CHF 3.00"; "¥5,000" where a whole amount goes without its decimals. Without a
+    currency, the number alone with two decimals."""
+    code = currency.strip().upper()
+    known = Currency.__members__.get(code)
+    places = (known.exponent or 0) if known is not None and known.exponent is not None else 2
+    amount = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if whole_without_decimals and amount == amount.to_integral_value():
+        places = 0
+    digits = formats.number_format(abs(amount), decimal_pos=places, force_grouping=True)
+    sign = "-" if amount < 0 else ""
+    if code in CURRENCY_SYMBOLS:
+        return f"{sign}{CURRENCY_SYMBOLS[code]}{digits}"
+    if code:
+        # A no-break space: a code must never end a line without its amount.
+        return f"{sign}{code}\N{NO-BREAK SPACE}{digits}"
+    return f"{sign}{digits}"
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:

@@ -24,6 +24,8 @@ from perks.merchants.tasks import image_files_delete, image_renditions_make
 EDITABLE_FIELDS = (
     "title",
     "description",
+    "title_zh",
+    "description_zh",
     "params",
     "min_tier",
     "min_score",
@@ -54,6 +56,8 @@ def perk_create(
     title: str,
     params: Mapping[str, Any],
     description: str = "",
+    title_zh: str = "",
+    description_zh: str = "",
     min_tier: str | None = None,
     min_score: int | None = None,
     hold_free_days: int | None = None,
@@ -78,6 +82,8 @@ def perk_create(
         {
             "title": title,
             "description": description,
+            "title_zh": title_zh,
+            "description_zh": description_zh,
             "params": params,
             "min_tier": min_tier,
             "min_score": min_score,
@@ -221,6 +227,8 @@ def _clean(perk_type: str, values: Mapping[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {
         "title": _text(values["title"], "title", 120, required=True),
         "description": _text(values["description"], "description", 2000),
+        "title_zh": _text(values["title_zh"], "title_zh", 120),
+        "description_zh": _text(values["description_zh"], "description_zh", 2000),
         "params": params_as_json(params),
         "min_tier": _tier(values["min_tier"]),
         "min_score": _whole(values["min_score"], "min_score", SCORE_MIN, SCORE_MAX),

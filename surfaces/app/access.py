@@ -4,12 +4,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from loyalty.members.models import Member
+from surfaces.app.language import language_cookie_set
 
 View = Callable[..., HttpResponse]
 
@@ -19,7 +21,8 @@ class MemberRequest(HttpRequest):
 
 
 def member_required(view: View) -> View:
-    """Sign-in first; then the member's own language for everything the page says."""
+    """Sign-in first; then the member's own language for everything the page says, whatever
+    the browser's cookie or Accept-Language, which the cookie is brought in line with."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -31,6 +34,11 @@ def member_required(view: View) -> View:
         request.member = member  # type: ignore[attr-defined]
         translation.activate(member.locale)
         request.LANGUAGE_CODE = member.locale
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != member.locale:
+            # Signed in on a browser that had another language (or none): the member's
+            # choice wins, and the sign-in page after sign-out keeps to it.
+            language_cookie_set(response, member.locale)
+        return response
 
     return wrapper

@@ -21,6 +21,7 @@ from loyalty.scoring.selectors import (
     score_history,
     tier_history,
 )
+from perks.catalog.wording import perk_title
 from perks.vouchers.codes import code_format
 from perks.vouchers.selectors import vouchers_of_member
 
@@ -101,7 +102,7 @@ def member_export(*, member: Member) -> dict[str, Any]:
         "vouchers": [
             {
                 "code": code_format(voucher.code),
-                "perk": voucher.perk.title,
+                "perk": perk_title(voucher.perk),
                 "merchant": voucher.merchant.name,
                 "status": voucher.status,
                 "source": voucher.source,

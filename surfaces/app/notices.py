@@ -23,6 +23,7 @@ from loyalty.members.models import Member
 from loyalty.members.selectors import member_notifications
 from loyalty.scoring.models import HoldReason
 from loyalty.scoring.selectors import hold_lift_terms
+from perks.catalog.wording import in_active_language, perk_title
 from perks.vouchers.selectors import vouchers_sent_to_member
 
 CAMPAIGN_VOUCHER_KIND = "voucher_received"
@@ -84,7 +85,7 @@ def notices_of(*, member: Member, limit: int) -> list[Notice]:
         Notice(
             voucher.issued_at,
             notice_text(
-                CAMPAIGN_VOUCHER_KIND, {"merchant": voucher.merchant.name, "perk": voucher.perk.title}
+                CAMPAIGN_VOUCHER_KIND, {"merchant": voucher.merchant.name, "perk": perk_title(voucher.perk)}
             ),
         )
         for voucher in vouchers_sent_to_member(member=member)[:limit]
@@ -95,6 +96,8 @@ def notices_of(*, member: Member, limit: int) -> list[Notice]:
 def notice_text(kind: str, values: Mapping[str, Any]) -> str:
     text = _texts().get(kind)
     params: dict[str, Any] = {"merchant": "", "perk": "", "reason": "", **values}
+    # A perk's title is kept in both languages (`perk_zh` since perks have a Chinese one).
+    params["perk"] = in_active_language(str(params["perk"]), str(params.get("perk_zh") or ""))
     if kind == "hold_placed":
         params.update(_hold_terms(values))
     if text is None:

@@ -22,7 +22,7 @@ from loyalty.members.models import LinkStart, Locale, Member, MerchantLink
 from loyalty.members.selectors import member_links
 from loyalty.members.services import link_end, link_start
 from loyalty.scoring.models import DISPUTE_OPEN_STATUSES, DISPUTE_REMOVED_STATUSES, ScoreEvent
-from loyalty.scoring.selectors import member_score_events
+from loyalty.scoring.selectors import member_events_by_source
 from perks.merchants.selectors import merchants_active
 from surfaces.app.access import MemberRequest, member_required
 from surfaces.app.forms import LinkAddForm
@@ -62,12 +62,9 @@ def sharing_context(*, member: Member) -> dict[str, Any]:
         entry = shared.setdefault(link.merchant_ref, SharedMerchant(link.merchant_ref, link.merchant_name))
         entry.links.append(link)
     zh = member.locale == Locale.SIMPLIFIED_CHINESE
-    events = member_score_events(member=member).filter(source__in=list(shared)).select_related("dispute")
-    for event in events:
-        entry = shared[event.source]
-        entry.reported += 1
-        if len(entry.reports) < REPORTS_SHOWN:
-            entry.reports.append(_report(event, zh=zh))
+    for ref, reported in member_events_by_source(member=member, sources=shared, latest=REPORTS_SHOWN).items():
+        shared[ref].reported = reported.reported
+        shared[ref].reports = [_report(event, zh=zh) for event in reported.latest]
     linked_now = {ref for ref, entry in shared.items() if entry.active is not None}
     return {
         "shared_merchants": list(shared.values()),

@@ -2,16 +2,20 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from loyalty.core.passwords import password_urls
-from surfaces.app import account, deposits, events, sharing, views, wallet
+from surfaces.app import account, deposits, events, me, member_pass, pwa, score, sharing, views, wallet
 from surfaces.app.erasure import account_delete, account_delete_cancel
+from surfaces.app.language import language
 
 app_name = "app"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", score.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/code/", account.LoginTokenView.as_view(), name="login-token"),
     path("logout/", LogoutView.as_view(next_page="app:login"), name="logout"),
+    path("language/", language, name="language"),
+    path("me/", me.me, name="me"),
+    path("messages/", me.member_messages, name="messages"),
     path("account/", account.account, name="account"),
     path("account/confirm-password", account.password_confirm, name="password-confirm"),
     *password_urls("app", login_url="app:login"),
@@ -27,7 +31,7 @@ urlpatterns = [
     path("privacy/export.json", views.privacy_export, name="privacy-export"),
     path("privacy/delete/", account_delete, name="account-delete"),
     path("privacy/delete/cancel", account_delete_cancel, name="account-delete-cancel"),
-    path("pass/", views.member_pass, name="pass"),
+    path("pass/", member_pass.member_pass, name="pass"),
     path("deposits/", deposits.deposits, name="deposits"),
     path("deposits/<str:ref>/complete", deposits.deposit_complete, name="deposit-complete"),
     path("deposits/cards/remove", deposits.card_remove, name="card-remove"),
@@ -36,4 +40,7 @@ urlpatterns = [
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/<int:voucher_id>/", wallet.voucher, name="voucher"),
     path("wallet/<int:voucher_id>/qr.<str:kind>", wallet.voucher_qr, name="voucher-qr"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="sw"),
+    path("offline/", pwa.offline, name="offline"),
 ]

@@ -1,9 +1,8 @@
 """The citizen app: a member's score and why, holds and how to lift them, consent, points,
-who looked them up, and the member pass. Views read through selectors and act through
+and who looked them up (the member pass is in member_pass.py). Views read through selectors and act through
 services; a refusal is shown on the page, in the member's language where the domain has it.
 """
 
-import segno
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -13,24 +12,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError
 from loyalty.core.twofactor import TwoStepLoginView
-from loyalty.members.models import Locale
 from loyalty.members.selectors import member_consents, member_lookups
-from loyalty.members.services import consent_set, member_pass_issue
+from loyalty.members.services import consent_set
 from loyalty.points.selectors import points_balance, points_lots_expiring, points_statement
-from loyalty.scoring.selectors import hold_of_member, holds_of_member, score_explanation, standing_of
+from loyalty.scoring.selectors import hold_of_member, holds_of_member
 from loyalty.scoring.services import hold_appeal
 from surfaces.app.access import MemberRequest, member_required
 from surfaces.app.export import member_export
 from surfaces.app.forms import AppealForm, ConsentForm, StatementPageForm
-from surfaces.app.notices import notices_of
 from surfaces.app.sharing import sharing_context
 
 STATEMENT_PAGE = 20
 LOOKUPS_SHOWN = 50
-
-
-def _zh(request: MemberRequest) -> bool:
-    return request.member.locale == Locale.SIMPLIFIED_CHINESE
 
 
 class LoginView(TwoStepLoginView):
@@ -40,31 +33,6 @@ class LoginView(TwoStepLoginView):
     template_name = "app/login.html"
     next_page = "app:home"
     code_step_url = "app:login-token"
-
-
-@require_GET
-@member_required
-def home(request: MemberRequest) -> HttpResponse:
-    member = request.member
-    explanation = score_explanation(member=member)
-    zh = _zh(request)
-    return render(
-        request,
-        "app/home.html",
-        {
-            "standing": standing_of(member=member),
-            "explanation": explanation,
-            "reasons": [reason.text(member.locale) for reason in explanation.reasons] if explanation else [],
-            "contributions": [
-                {"label": c.label_zh if zh else c.label, "shared": c.shared, "points": c.points}
-                for c in (explanation.contributions if explanation else [])
-            ],
-            "active_holds": [h for h in holds_of_member(member=member) if h.is_active],
-            "balance": points_balance(member=member),
-            "expiring": points_lots_expiring(member=member, today=timezone.localdate()),
-            "zh": zh,
-        },
-    )
 
 
 @member_required
@@ -138,21 +106,8 @@ def privacy(request: MemberRequest) -> HttpResponse:
     return render(
         request,
         "app/privacy.html",
-        {
-            "lookups": member_lookups(member=request.member)[:LOOKUPS_SHOWN],
-            "notices": notices_of(member=request.member, limit=LOOKUPS_SHOWN),
-        },
+        {"lookups": member_lookups(member=request.member)[:LOOKUPS_SHOWN]},
     )
-
-
-@require_GET
-@member_required
-def member_pass(request: MemberRequest) -> HttpResponse:
-    """The rotating QR code a partner scans; htmx fetches a fresh one before each expires."""
-    token = member_pass_issue(member=request.member)
-    qr_svg = segno.make(token, error="m").svg_inline(scale=5, dark="#1d2330")
-    template = "app/_pass_qr.html" if request.htmx else "app/pass.html"  # type: ignore[attr-defined]
-    return render(request, template, {"qr_svg": qr_svg})
 
 
 @require_GET

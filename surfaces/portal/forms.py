@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty.scoring.models import Tier
 from loyalty.scoring.services.holds import HOLD_TEXT_MAX, OBLIGATION_REF_MAX
 from perks.catalog.models import Perk, PerkType
+from perks.catalog.wording import perk_title
 from perks.merchants.permissions import Scope
 from perks.merchants.services.holds import HOLD_PERK_TYPES, MERCHANT_HOLD_REASONS
 from perks.merchants.services.webhooks import WEBHOOK_EVENT_TYPES
@@ -65,7 +66,7 @@ class CampaignForm(forms.Form):
         perk, min_tier = self.fields["perk"], self.fields["min_tier"]
         assert isinstance(perk, forms.ChoiceField)
         assert isinstance(min_tier, forms.ChoiceField)
-        perk.choices = [(p.ref, p.title) for p in perks]
+        perk.choices = [(p.ref, perk_title(p)) for p in perks]
         min_tier.choices = [("", _("Any tier")), *((t.slug, t.name) for t in tiers)]
 
 

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
@@ -50,3 +51,10 @@ def sign_in(page: Page, login_url: str, email: str, password: str) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep what the page looks like now as a test artifact: var/screenshots/<name>.png."""
+    folder = settings.VAR_DIR / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)

@@ -13,6 +13,7 @@ from loyalty.members.services.links import LinkInput, link_end, link_start, link
 from loyalty.members.services.members import (
     consent_set,
     member_create,
+    member_locale_set,
     member_lookup_record,
     member_pass_issue,
     member_pass_verify,
@@ -38,6 +39,7 @@ __all__ = [
     "member_erasure_cancel",
     "member_erasure_due",
     "member_erasure_request",
+    "member_locale_set",
     "member_lookup_record",
     "member_pass_issue",
     "member_pass_show",

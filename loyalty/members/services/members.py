@@ -79,6 +79,14 @@ def consent_set(*, member: Member, dimension: str, granted: bool, source: str) -
     return consent
 
 
+def member_locale_set(*, member: Member, locale: str) -> None:
+    """The language the app, its e-mails and its messages speak to the member in."""
+    if locale not in Locale.values:
+        raise Invalid(f"Locale is one of {', '.join(Locale.values)}.", param="locale")
+    Member.objects.filter(pk=member.pk).update(locale=locale)
+    member.locale = locale
+
+
 def member_verification_record(*, member: Member, check: str, now: datetime | None = None) -> None:
     """Email, phone or identity verified: set the flag and announce it (the scoring side
     records the platform's score event)."""

@@ -98,7 +98,12 @@ def voucher_issue(
             member=member,
             kind="voucher_issued",
             dedupe_key=f"voucher_issued:{voucher.code}",
-            params={"perk": perk.title, "merchant": perk.merchant.name, "code": code_format(voucher.code)},
+            params={
+                "perk": perk.title,
+                "perk_zh": perk.title_zh,
+                "merchant": perk.merchant.name,
+                "code": code_format(voucher.code),
+            },
         )
     return voucher
 

@@ -64,7 +64,12 @@ def voucher_revoke(*, voucher: Voucher, actor: Actor, reason: str) -> Voucher:
             member=current.member,
             kind="voucher_revoked",
             dedupe_key=f"voucher_revoked:{current.code}",
-            params={"perk": current.perk.title, "code": code_format(current.code), "reason": reason},
+            params={
+                "perk": current.perk.title,
+                "perk_zh": current.perk.title_zh,
+                "code": code_format(current.code),
+                "reason": reason,
+            },
         )
     voucher.refresh_from_db()
     return voucher

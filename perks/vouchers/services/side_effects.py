@@ -100,6 +100,7 @@ class _Redeemed(NamedTuple):
     code: str
     perk_ref: str
     perk_title: str
+    perk_title_zh: str
     location_code: str | None
     channel: str
     amount: Decimal | None
@@ -120,6 +121,7 @@ _REDEEMED_READ = (
     "voucher__code",
     "voucher__perk__ref",
     "voucher__perk__title",
+    "voucher__perk__title_zh",
     "location__code",
     "channel",
     "amount",
@@ -163,7 +165,7 @@ def _redemptions_apply(redemption_ids: Sequence[int], now: datetime) -> int:
                 row.member_id,
                 "voucher_redeemed",
                 f"voucher_redeemed:{row.ref}",
-                {"perk": row.perk_title, "merchant": row.merchant_name},
+                {"perk": row.perk_title, "perk_zh": row.perk_title_zh, "merchant": row.merchant_name},
             )
             for row in rows
         ]
@@ -237,7 +239,11 @@ def redemption_side_effects_apply(*, redemption_id: int) -> bool:
             member=voucher.member,
             kind="voucher_redeemed",
             dedupe_key=f"voucher_redeemed:{redemption.ref}",
-            params={"perk": voucher.perk.title, "merchant": redemption.merchant.name},
+            params={
+                "perk": voucher.perk.title,
+                "perk_zh": voucher.perk.title_zh,
+                "merchant": redemption.merchant.name,
+            },
         )
         links_start(
             links=[LinkInput(voucher.member_id, redemption.merchant.ref, redemption.merchant.name)],

@@ -75,7 +75,13 @@ class PerkSerializer(serializers.Serializer):
     id = serializers.CharField(source="ref", read_only=True)
     type = serializers.ChoiceField(choices=PerkType.choices, read_only=True)
     title = serializers.CharField(read_only=True)
+    title_zh = serializers.CharField(
+        read_only=True, help_text="The title in Simplified Chinese; may be empty."
+    )
     description = serializers.CharField(read_only=True)
+    description_zh = serializers.CharField(
+        read_only=True, help_text="The description in Simplified Chinese; may be empty."
+    )
     params = PerkParamsField(read_only=True)
     min_tier = serializers.CharField(source="min_tier.slug", allow_null=True, read_only=True)
     min_score = serializers.IntegerField(allow_null=True, read_only=True)
@@ -102,8 +108,17 @@ def _optional_int(low: int, high: int, help_text: str = "") -> serializers.Integ
 
 class PerkCreateSerializer(InputSerializer):
     type = serializers.ChoiceField(choices=PerkType.choices)
-    title = StrictCharField(max_length=120)
+    title = StrictCharField(max_length=120, help_text="In English; members reading Chinese see title_zh.")
+    title_zh = StrictCharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        help_text="The title in Simplified Chinese; without it, members reading Chinese see the English.",
+    )
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    description_zh = StrictCharField(
+        max_length=2000, required=False, allow_blank=True, help_text="The description in Simplified Chinese."
+    )
     params = PerkParamsField()
     min_tier = StrictCharField(
         max_length=32,
@@ -135,7 +150,9 @@ _PERK_EXAMPLE = {
     "id": "prk_0a2c4e6g8j0m2p4r6t8w",
     "type": "deposit_waiver",
     "title": "Rent without a deposit (up to 5,000 CNY)",
+    "title_zh": "免押金租车（最高 5,000 元）",
     "description": "",
+    "description_zh": "",
     "params": {"max_amount": "5000.00", "currency": "CNY"},
     "min_tier": None,
     "min_score": 650,
@@ -174,6 +191,7 @@ class PerksView(PartnerView):
                 value={
                     "type": "deposit_waiver",
                     "title": "Rent without a deposit (up to 5,000 CNY)",
+                    "title_zh": "免押金租车（最高 5,000 元）",
                     "params": {"max_amount": "5000.00", "currency": "CNY"},
                     "min_score": 650,
                     "hold_free_days": 180,

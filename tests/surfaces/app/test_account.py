@@ -28,12 +28,6 @@ def member():
     return JoinedMemberFactory.create(user=UserFactory.create(email="li@example.test"))
 
 
-@pytest.fixture
-def signed_in(client, member):
-    client.force_login(member.user)
-    return client
-
-
 def signs_in(client, email, password):
     client.logout()
     response = client.post(LOGIN, {"username": email, "password": password})

@@ -4,12 +4,14 @@ deposits, which they can remove; nobody else's. The card form itself runs in Chr
 test_deposits_browser.py."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from perks.billing.models import DepositStatus, MemberStripeCustomer
 from perks.billing.services import deposit_capture, deposit_create, deposit_release
+from surfaces.app.templatetags.app_format import money
 from tests.factories import JoinedMemberFactory, MerchantFactory
 from tests.support.billing import CARD_3DS, deposit_asked, deposit_held, deposit_waived, linked_member, waiver
 from tests.support.stripe import free_port
@@ -59,8 +61,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     assert response["Location"].startswith(reverse("app:login"))
 
 
-def test_the_nav_leads_to_deposits(signed_in):
-    assert f'href="{URL}"' in page(signed_in)
+def test_me_leads_to_deposits(signed_in):
+    assert f'href="{URL}"' in signed_in.get(reverse("app:me")).content.decode()
 
 
 def test_a_waived_deposit_names_the_perk_that_waived_it_and_others_deposits_are_not_shown(
@@ -73,7 +75,7 @@ def test_a_waived_deposit_names_the_perk_that_waived_it_and_others_deposits_are_
     shown = page(signed_in)
 
     assert "Jade Road Car Rental" in shown
-    assert "300.00 CNY" in shown
+    assert money(Decimal("300.00"), "CNY") in shown
     assert "Waived by your perk “No deposit up to 500.00”" in shown
     assert someone_else.ref not in shown
     assert "Lantern Hotels" not in shown
@@ -144,7 +146,8 @@ def test_released_and_captured_deposits_say_what_happened(stripe_on, signed_in, 
     shown = page(signed_in)
 
     assert "Released: nothing was taken from your card." in shown
-    assert "The merchant took 120.00 CNY; the rest went back to your card." in shown
+    took = money(Decimal("120.00"), "CNY")
+    assert f"The merchant took {took}; the rest went back to your card." in shown
 
 
 def test_the_cards_saved_for_a_merchant_are_listed_and_one_can_be_removed(

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from perks.billing.models import Deposit, DepositStatus, MemberStripeCustomer
 from tests.factories import JoinedMemberFactory, MerchantFactory, UserFactory
 from tests.support.billing import CARD, CARD_3DS, deposit_asked
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 from tests.support.links import linked
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,12 +37,16 @@ def deposit(stripe_on, rental, member):
     return deposit_asked(rental, member)
 
 
-def _deposits_page(page: Page, live_server) -> None:
+def _deposits_page(page: Page, live_server, name: str) -> None:
+    """Signed in, through Me to Deposits, and the password given again to add a card
+    (loyalty/core/reauth.py); a screenshot `deposit-<name>-…` of each step."""
     sign_in(page, f"{live_server.url}/app/login/", EMAIL, PASSWORD)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Me").click()
     page.get_by_role("link", name="Deposits").click()
-    # A card is added only with the password given again (loyalty/core/reauth.py).
+    screenshot(page, f"deposit-{name}-1-asked")
     page.get_by_role("button", name="Continue with my password").first.click()
     page.get_by_label("Your password").fill(PASSWORD)
+    screenshot(page, f"deposit-{name}-2-password")
     page.get_by_role("button", name="Continue", exact=True).click()
 
 
@@ -60,12 +64,13 @@ def _status(deposit: Deposit) -> str:
 def test_a_card_saved_with_the_card_element_holds_the_deposit(browser_page: Page, live_server, deposit):
     page = browser_page
     assert deposit.status == DepositStatus.REQUIRES_PAYMENT_METHOD
-    _deposits_page(page, live_server)
+    _deposits_page(page, live_server, "card")
 
     _card_entered(page, CARD)
     page.get_by_role("button", name="Save the card and hold the deposit").click()
 
     expect(page.get_by_text("Held on your card.")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(page, "deposit-card-3-held")
     assert _status(deposit) == DepositStatus.HELD
     expect(page.get_by_text("Visa ending in 4242, expires 12/2034")).to_be_visible()
 
@@ -74,7 +79,7 @@ def test_a_3d_secure_card_is_requires_action_until_confirm_card_payment(
     browser_page: Page, live_server, deposit
 ):
     page = browser_page
-    _deposits_page(page, live_server)
+    _deposits_page(page, live_server, "3ds")
 
     _card_entered(page, CARD_3DS)
     page.get_by_role("button", name="Save the card and hold the deposit").click()
@@ -86,6 +91,7 @@ def test_a_3d_secure_card_is_requires_action_until_confirm_card_payment(
     page.get_by_role("button", name="Complete authentication").click()
 
     expect(page.get_by_text("Held on your card.")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(page, "deposit-3ds-3-held")
     assert _status(deposit) == DepositStatus.HELD
 
 
@@ -97,18 +103,20 @@ def test_a_deposit_waiting_for_3d_secure_is_confirmed_from_the_page(
     deposit = deposit_asked(rental, member)  # held off-session on that card: the bank asks first
     assert deposit.status == DepositStatus.REQUIRES_ACTION
     page = browser_page
-    _deposits_page(page, live_server)
+    _deposits_page(page, live_server, "confirm")
 
+    screenshot(page, "deposit-confirm-bank")
     page.get_by_role("button", name="Confirm with my bank").click()
     page.get_by_role("button", name="Complete authentication").click()
 
     expect(page.get_by_text("Held on your card.")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(page, "deposit-confirm-3-held")
     assert _status(deposit) == DepositStatus.HELD
 
 
 def test_a_declined_card_says_so_and_another_card_holds_the_deposit(browser_page: Page, live_server, deposit):
     page = browser_page
-    _deposits_page(page, live_server)
+    _deposits_page(page, live_server, "declined")
     save = page.get_by_role("button", name="Save the card and hold the deposit")
 
     _card_entered(page, CARD_DECLINED)
@@ -120,4 +128,5 @@ def test_a_declined_card_says_so_and_another_card_holds_the_deposit(browser_page
     save.click()
 
     expect(page.get_by_text("Held on your card.")).to_be_visible(timeout=TIMEOUT_MS)
+    screenshot(page, "deposit-declined-3-held")
     assert _status(deposit) == DepositStatus.HELD

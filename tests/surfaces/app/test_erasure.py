@@ -22,12 +22,6 @@ def member():
     return JoinedMemberFactory.create(user=UserFactory.create(email="li@example.test"))
 
 
-@pytest.fixture
-def signed_in(client, member):
-    client.force_login(member.user)
-    return client
-
-
 def _requested_at(member):
     return Member.objects.get(pk=member.pk).erasure_requested_at
 

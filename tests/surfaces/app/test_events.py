@@ -33,12 +33,6 @@ def member():
 
 
 @pytest.fixture
-def signed_in(client, member):
-    client.force_login(member.user)
-    return client
-
-
-@pytest.fixture
 def rental(member):
     merchant = MerchantFactory.create(name="Swift Car Rental")
     link_start(member=member, merchant_ref=merchant.ref, merchant_name=merchant.name, how=LinkStart.SHARING)

@@ -9,23 +9,13 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from loyalty.scoring.models import HoldEnd
-from tests.factories import HoldFactory, JoinedMemberFactory
+from surfaces.app.templatetags.app_format import day
+from tests.factories import HoldFactory
 
 pytestmark = pytest.mark.django_db
 
 START = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 DETAIL = "The car of rental RA-7 was due back on 28 April and has not been returned."
-
-
-@pytest.fixture
-def member():
-    return JoinedMemberFactory.create()
-
-
-@pytest.fixture
-def signed_in(client, member):
-    client.force_login(member.user)
-    return client
 
 
 def _placed(member, **fields):
@@ -43,13 +33,13 @@ def _placed(member, **fields):
 def test_the_member_is_told_at_once_why_how_to_lift_it_and_where_to_appeal(signed_in, member):
     with time_machine.travel(START, tick=False):
         hold = _placed(member, obligation_ref="RA-7", expires_at=START + timedelta(days=30))
-        page = signed_in.get(reverse("app:privacy")).content.decode()
+        page = signed_in.get(reverse("app:messages")).content.decode()
 
     assert "Swift Car Rental paused some of its perks for you." in page
     assert "Why: A rental not returned." in page
     lift = "Settle RA-7 with Swift Car Rental; the hold is lifted once they report it settled."
     assert escape(lift) in page
-    assert "June 3, 2026" in page
+    assert day(hold.expires_at) in page
     assert f'href="{reverse("app:holds")}#{hold.ref}"' in page
 
 

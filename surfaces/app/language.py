@@ -1,0 +1,57 @@
+"""The app's language switch: English or 简体中文, kept on the member and in a cookie.
+
+Before anyone chooses, the browser's Accept-Language decides (Django's LocaleMiddleware);
+the cookie, once set here, wins over it. A signed-in member's stored choice wins over both
+on the member's pages (surfaces/app/access.py), so the switch writes both at once.
+"""
+
+from typing import Literal, cast
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from loyalty.members.models import Member
+from loyalty.members.services import member_locale_set
+
+SameSite = Literal["Lax", "Strict", "None"]
+
+
+def language_cookie_set(response: HttpResponse, language: str) -> None:
+    """Remember `language` in this browser, for the pages before sign-in and after sign-out."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=cast(SameSite, settings.LANGUAGE_COOKIE_SAMESITE),
+    )
+
+
+def _back(request: HttpRequest) -> str:
+    """The page the switch was on, if it is one of ours; else where the app starts."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("app:home" if request.user.is_authenticated else "app:login")
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    chosen = request.POST.get("language", "")
+    if chosen not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(_("Choose one of the languages offered."), content_type="text/plain")
+    member = Member.objects.filter(user=request.user).first() if request.user.is_authenticated else None
+    if member is not None:
+        member_locale_set(member=member, locale=chosen)
+    response = HttpResponseRedirect(_back(request))
+    language_cookie_set(response, chosen)
+    return response
