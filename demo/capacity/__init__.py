@@ -1,0 +1,1 @@
+"""The capacity model (docs/scaling.md) and the row sizes it reads."""
