@@ -3,6 +3,8 @@ Perkline, as a till makes it, and the worker's side effects after it.
 
     python .ci/smoke.py http://127.0.0.1:18765 var/ci/demo.json
 
+.ci/run runs it once on Redis and once on RabbitMQ (CELERY_BROKER_URL names the broker).
+
 With the demo's first merchant's key (from `seed_demo`'s output), it checks the deep health
 with `HEALTHZ_TOKEN`, registers a webhook endpoint on a receiver of its own, gives the
 demo's highest-scored member a voucher, redeems it with an Idempotency-Key (201, and the
@@ -28,6 +30,7 @@ from pathlib import Path
 from threading import Thread
 from typing import Any
 from urllib.error import HTTPError
+from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
 REQUEST_TIMEOUT_SECONDS = 30
@@ -196,6 +199,7 @@ def main(base: str, demo_file: str) -> None:
     demo = json.loads(Path(demo_file).read_text(encoding="utf-8"))
     api = PartnerApi(base, demo["merchants"][0]["api_key"])
     member = max(demo["members"], key=lambda m: m["score"])["ref"]
+    say(f"broker: {urlsplit(os.environ.get('CELERY_BROKER_URL', '')).scheme or 'unset'}")
     check_deep_health(base)
     receiver = Receiver()
     endpoint = api.send("POST", "/webhook-endpoints", {"url": receiver.url, "events": ["voucher.redeemed"]})

@@ -128,14 +128,39 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind a transaction-pooling PgBouncer each transaction may get another server
+    # connection, so nothing may outlive one: no server-side cursors (Django's iterator()
+    # holds one across transactions in autocommit) and, unless the pooler carries them
+    # (PgBouncer 1.21+ with max_prepared_statements), no prepared statements.
+    transaction_pooling = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = transaction_pooling
     # Statements run through loyalty.core.sql.prepared_cursor are prepared on a connection's
-    # second run (a redemption's): the ORM's client-side binding never prepares.
+    # second run (a redemption's): the ORM's client-side binding never prepares. psycopg
+    # prepares nothing when the threshold is None (0 would prepare at once).
+    server_prepares = env.bool("DATABASE_SERVER_PREPARES", default=not transaction_pooling)
     DATABASES["default"]["OPTIONS"] = {
-        "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2),
+        "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2) if server_prepares else None,
         # A database host that drops packets fails a new connection in seconds, not after
         # the system's TCP timeout of minutes (libpq's connect_timeout, in seconds).
         "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
     }
+# A read replica (docs/operations.md, "Read replica"): only reads marked lag-tolerant go
+# there (config/dbrouter.py); without DATABASE_REPLICA_URL there is no alias, no router and
+# no cookie, and everything reads the primary. Its connection is set up as the primary's.
+if replica_url := env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db_url_config(replica_url),
+        # Tests read the test database through it, as Django documents for replicas.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["config.dbrouter.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "loyalty.core.replica.ReadYourWritesMiddleware",
+    )
+# How long after a person's write their marked pages keep reading the primary.
+DATABASE_REPLICA_STICKY_SECONDS = env.int("DATABASE_REPLICA_STICKY_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (and throttling) ------------------------------------------------------------
@@ -178,6 +203,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{VAR_DIR / 'celery-results'}")
     (VAR_DIR / "celery-results").mkdir(exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ (docs/operations.md, "RabbitMQ"): replicated quorum queues, and a send
+    # counts only once the broker confirms it has the message. Quorum queues have no
+    # global QoS (Celery detects them and sets the prefetch per consumer) and delay a
+    # countdown on the broker, which needs a topic exchange rather than the direct one.
+    # The health check's ping answers through RabbitMQ itself unless told otherwise.
+    CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="rpc://")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    CELERY_BROKER_CONNECTION_TIMEOUT = 2
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
 else:
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
     # A broker host that drops packets fails a send after commit in 2 s rather than the

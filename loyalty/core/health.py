@@ -91,8 +91,11 @@ def _database() -> None:
 
 
 def _broker_connection() -> Connection:
+    """Redis takes its timeouts as transport options, RabbitMQ as the connection's."""
     timeouts = {"socket_connect_timeout": CONNECT_TIMEOUT_SECONDS, "socket_timeout": CONNECT_TIMEOUT_SECONDS}
-    return current_app.connection_for_write(transport_options=timeouts)
+    return current_app.connection_for_write(
+        transport_options=timeouts, connect_timeout=CONNECT_TIMEOUT_SECONDS
+    )
 
 
 def _broker() -> None:

@@ -49,8 +49,9 @@ def prepared_cursor() -> CursorWrapper:
     """A cursor for the statements written out here. On PostgreSQL it binds parameters on
     the server, so psycopg prepares each statement once a connection has run it
     `prepare_threshold` times (settings) and PostgreSQL stops planning it on every run,
-    which on the hot paths cost more than running it. The ORM keeps the connection's
-    client-side binding, which Django recommends."""
+    which on the hot paths cost more than running it; with the threshold None (behind a
+    transaction-pooling PgBouncer, settings) it prepares nothing and binds unnamed
+    statements. The ORM keeps the connection's client-side binding, which Django recommends."""
     db = database()
     if db.vendor != "postgresql":
         return db.cursor()

@@ -18,6 +18,7 @@ calls inside each task function, and services import their tasks at the top.
 """
 
 import logging
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any, ParamSpec, TypeVar, cast
@@ -70,6 +71,20 @@ class PerklineTask(DjangoTask[P, R]):
     retry_backoff = 2
     retry_backoff_max = 300
     retry_jitter = True
+
+    def apply_async(
+        self,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        *rest: Any,
+        **options: Any,
+    ) -> Any:
+        """On RabbitMQ's quorum queues the broker holds a countdown, in whole seconds, and
+        Celery refuses one under a second: a fractional countdown is rounded up there."""
+        countdown = options.get("countdown")
+        if countdown and self.app.conf.task_default_queue_type == "quorum":
+            options["countdown"] = math.ceil(countdown)
+        return super().apply_async(args, kwargs, *rest, **options)
 
     # DjangoTask's methods return None, as these do; its stubs say they return a result.
     def delay_on_commit(self, *args: P.args, **kwargs: P.kwargs) -> None:  # type: ignore[override]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError
+from loyalty.core.replica import lag_tolerant
 from loyalty.members.selectors import member_consents
 from loyalty.scoring.selectors import member_event_rows, member_events
 from loyalty.scoring.services import dispute_open
@@ -25,6 +26,7 @@ PAGE_SIZE = 50
 
 @require_GET
 @member_required
+@lag_tolerant
 def events(request: MemberRequest) -> HttpResponse:
     member = request.member
     page = Paginator(member_events(member=member), PAGE_SIZE).get_page(request.GET.get("page"))

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from loyalty.core.replica import lag_tolerant
 from loyalty.members.selectors import member_consents
 from loyalty.points.selectors import points_balance
 from loyalty.scoring.selectors import holds_of_member
@@ -100,6 +101,7 @@ def _groups(request: MemberRequest) -> list[Group]:
 
 @require_GET
 @member_required
+@lag_tolerant
 def member_messages(request: MemberRequest) -> HttpResponse:
     """What Perkline told the member, newest first: notifications and vouchers campaigns sent."""
     return render(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError
+from loyalty.core.replica import lag_tolerant
 from loyalty.core.twofactor import TwoStepLoginView
 from loyalty.members.selectors import member_consents, member_lookups
 from loyalty.members.services import consent_set
@@ -81,6 +82,7 @@ def consents(request: MemberRequest) -> HttpResponse:
 
 @require_GET
 @member_required
+@lag_tolerant
 def points(request: MemberRequest) -> HttpResponse:
     page_form = StatementPageForm(request.GET)
     after = page_form.cleaned_data["after"] if page_form.is_valid() else None
@@ -102,6 +104,7 @@ def points(request: MemberRequest) -> HttpResponse:
 
 @require_GET
 @member_required
+@lag_tolerant
 def privacy(request: MemberRequest) -> HttpResponse:
     return render(
         request,
@@ -112,6 +115,7 @@ def privacy(request: MemberRequest) -> HttpResponse:
 
 @require_GET
 @member_required
+@lag_tolerant
 def privacy_export(request: MemberRequest) -> HttpResponse:
     """Everything held about the member, as a JSON file to keep (never cached on the way)."""
     response = JsonResponse(member_export(member=request.member), json_dumps_params={"indent": 2})

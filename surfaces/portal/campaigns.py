@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from loyalty.core.errors import DomainError, NotFound, PermissionDenied
+from loyalty.core.replica import lag_tolerant
 from loyalty.scoring.selectors import tiers
 from perks.catalog.selectors import perk_by_ref, perks_live_of_merchant
 from perks.merchants.permissions import Permission
@@ -28,6 +29,7 @@ from surfaces.portal.pages import page_of
 
 
 @portal_page(permission=None)
+@lag_tolerant
 def campaigns(request: StaffRequest) -> HttpResponse:
     """The merchant's campaigns, and a new one."""
     form = CampaignForm(
@@ -58,12 +60,14 @@ def campaigns(request: StaffRequest) -> HttpResponse:
 
 @require_GET
 @portal_page(permission=None)
+@lag_tolerant
 def campaign(request: StaffRequest, ref: str) -> HttpResponse:
     return _campaign_render(request, ref, "portal/campaign.html")
 
 
 @require_GET
 @portal_page(permission=None)
+@lag_tolerant
 def campaign_progress_fragment(request: StaffRequest, ref: str) -> HttpResponse:
     """The progress bar alone, polled by htmx every 2 s until the campaign ends."""
     return _campaign_render(request, ref, "portal/_campaign_progress.html")
@@ -72,6 +76,7 @@ def campaign_progress_fragment(request: StaffRequest, ref: str) -> HttpResponse:
 @never_cache
 @require_GET
 @portal_page(permission=Permission.VOUCHERS_ISSUE)
+@lag_tolerant
 def campaign_codes(request: StaffRequest, ref: str) -> StreamingHttpResponse:
     found = _campaign(request, ref)
     response = StreamingHttpResponse(campaign_codes_csv(campaign=found), content_type="text/csv")

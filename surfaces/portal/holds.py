@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError, NotFound
+from loyalty.core.replica import lag_tolerant
 from loyalty.scoring.models import Hold, HoldAppeal
 from loyalty.scoring.selectors import (
     HOLD_ACTIVE,
@@ -50,6 +51,7 @@ class HoldRow:
 
 @never_cache
 @portal_page(permission=Permission.HOLDS_MANAGE)
+@lag_tolerant
 def holds(request: StaffRequest) -> HttpResponse:
     """The merchant's holds, those in force first, and a new one."""
     form = HoldForm(request.POST or None)

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from loyalty.core.replica import lag_tolerant
 from loyalty.core.twofactor import TwoStepLoginView
 from perks.catalog.rules import PERK_TRANSITIONS
 from perks.catalog.selectors import perk_by_ref, perks_of_merchant
@@ -56,6 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @portal_page(permission=None)
+@lag_tolerant
 def dashboard(request: StaffRequest) -> HttpResponse:
     perks = perks_of_merchant(merchant=request.merchant).select_related("min_tier")
     rows = [(perk, sorted(PERK_TRANSITIONS[perk.status])) for perk in perks]
@@ -106,6 +108,7 @@ def key_revoke(request: StaffRequest, prefix: str) -> HttpResponse:
 
 @never_cache
 @portal_page(permission=Permission.WEBHOOKS_MANAGE)
+@lag_tolerant
 def webhooks(request: StaffRequest) -> HttpResponse:
     form, created = form_create(
         request,
@@ -143,6 +146,7 @@ def delivery_retry(request: StaffRequest, delivery_id: int) -> HttpResponse:
 @never_cache
 @require_GET
 @portal_page(permission=Permission.AUDIT_VIEW)
+@lag_tolerant
 def audit(request: StaffRequest) -> HttpResponse:
     """Who did what. Its targets include vouchers' live codes: no browser or proxy keeps a copy."""
     entries = audit_entries_of_merchant(merchant=request.merchant).select_related("actor_user", "actor_key")

@@ -28,17 +28,27 @@ def isolate_queue() -> str:
     return name
 
 
+def _declared(name: str, channel: Any) -> Queue:
+    """The queue as the app declares it (on RabbitMQ, a quorum queue), so that emptying a
+    queue no message was sent to yet finds it rather than fail."""
+    queue: Queue = app.amqp.queues[name].bind(channel)
+    queue.declare()
+    return queue
+
+
 def drop_queue(name: str) -> None:
+    """The queue and its exchange, which on RabbitMQ outlives the queue."""
     with app.connection_for_write() as conn:
-        queue = Queue(name).bind(conn.default_channel)
+        queue = _declared(name, conn.default_channel)
         queue.purge()
         queue.delete()
+        queue.exchange.delete()
 
 
 def purge_queue() -> int:
     """Empty this process's queue; how many messages were waiting in it."""
     with app.connection_for_write() as conn:
-        return int(Queue(app.conf.task_default_queue).bind(conn.default_channel).purge() or 0)
+        return int(_declared(app.conf.task_default_queue, conn.default_channel).purge() or 0)
 
 
 @contextmanager

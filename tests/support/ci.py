@@ -1,10 +1,11 @@
 """Under CI, a test that could not run is a failure, not a skip.
 
-Tests marked `browser` or `postgres` skip where Chromium or PostgreSQL is missing, which is
-right on a laptop and wrong on CI: a CI machine without Chromium would pass while running
-none of the browser tests. With `CI=true` (as `.ci/run` exports, and CI services set), such
-a skip fails the run and says why. The hook turns the test's own report into a failure,
-so it holds in every xdist worker and the controller only counts.
+Tests marked `browser`, `postgres` or `rabbitmq` skip where Chromium, PostgreSQL or
+RabbitMQ is missing, which is right on a laptop and wrong on CI: a CI machine without
+Chromium would pass while running none of the browser tests. With `CI=true` (as `.ci/run`
+exports, and CI services set), such a skip fails the run and says why. The hook turns the
+test's own report into a failure, so it holds in every xdist worker and the controller
+only counts.
 """
 
 import os
@@ -12,7 +13,7 @@ from collections.abc import Generator
 
 import pytest
 
-MUST_RUN_ON_CI = ("browser", "postgres")
+MUST_RUN_ON_CI = ("browser", "postgres", "rabbitmq")
 
 
 def on_ci() -> bool:
@@ -39,6 +40,6 @@ def pytest_runtest_makereport(
         report.longrepr = (
             f"CI=true, and this `{marker}` test was skipped: {_skip_reason(report)}. "
             f"CI must run every {' and '.join(MUST_RUN_ON_CI)} test (.ci/run installs Chromium and "
-            "starts PostgreSQL); unset CI to let it skip."
+            "starts PostgreSQL; RabbitMQ runs on the CI machine); unset CI to let it skip."
         )
     return report
