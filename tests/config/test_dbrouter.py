@@ -28,7 +28,6 @@ from django.urls import reverse
 from config.dbrouter import ReplicaRouter
 from loyalty.core.replica import REPLICA, WROTE_COOKIE, lag_tolerant_reads, wrote_recently
 from loyalty.members.models import Member
-from loyalty.points.services import points_adjust
 from perks.merchants.permissions import Role
 from perks.vouchers.campaigns.services import campaign_chunk_issue, campaign_create, campaign_plan
 from perks.vouchers.models import Redemption, Voucher
@@ -173,11 +172,7 @@ def queries_per_database() -> Iterator[Captured]:
 
 @pytest.fixture
 def member():
-    member = JoinedMemberFactory.create()
-    points_adjust(
-        member=member, points=300, note="welcome", idempotency_key=f"gift-{member.pk}", actor="test"
-    )
-    return member
+    return JoinedMemberFactory.create(points=300)
 
 
 @pytest.fixture

@@ -30,11 +30,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def member():
-    member = JoinedMemberFactory.create()
-    points_adjust(
-        member=member, points=300, note="welcome", idempotency_key=f"gift-{member.pk}", actor="test"
-    )
-    return member
+    return JoinedMemberFactory.create(points=300)
 
 
 @pytest.fixture
