@@ -18,12 +18,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 from django_otp import login as otp_login
 from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from loyalty.core.redirects import safe_next
 
 PENDING_KEY = "twofactor_pending"
 # How long after the password the code may be given.
@@ -109,15 +111,6 @@ def _pending(request: HttpRequest) -> tuple[User, str] | None:
     return (user, pending["backend"]) if user else None
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
 class TwoStepLoginView(auth_views.LoginView):
     """Django's sign-in, which stops after the password for a user with a device and sends
     them to `code_step_url` instead of signing them in."""
@@ -154,10 +147,10 @@ class TokenView(FormView):
         return {**super().get_form_kwargs(), "device": self.device}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(next=_safe_next(self.request, ""), **kwargs)
+        return super().get_context_data(next=safe_next(self.request, ""), **kwargs)
 
     def form_valid(self, form: TokenForm) -> HttpResponse:
         del self.request.session[PENDING_KEY]
         login(self.request, self.user, backend=self.backend)
         otp_login(self.request, self.device)
-        return HttpResponseRedirect(_safe_next(self.request, str(self.get_success_url())))
+        return HttpResponseRedirect(safe_next(self.request, str(self.get_success_url())))

@@ -4,10 +4,10 @@ the confirmation of the password before a sensitive action (loyalty/core/reauth.
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.reauth import recent_password_required
+from loyalty.core.redirects import safe_next
 from loyalty.core.twofactor import TokenView
 from surfaces.app.access import MemberRequest, member_required
 
@@ -33,7 +33,4 @@ def account(request: MemberRequest) -> HttpResponse:
 @password_required
 def password_confirm(request: MemberRequest) -> HttpResponse:
     """The password given ahead of an action (adding a card), then back where it was asked."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = str(reverse_lazy("app:home"))
-    return redirect(target)
+    return redirect(safe_next(request, str(reverse_lazy("app:home"))))

@@ -10,10 +10,10 @@ from typing import Literal, cast
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from loyalty.core.redirects import safe_next
 from loyalty.members.models import Member
 from loyalty.members.services import member_locale_set
 
@@ -34,16 +34,6 @@ def language_cookie_set(response: HttpResponse, language: str) -> None:
     )
 
 
-def _back(request: HttpRequest) -> str:
-    """The page the switch was on, if it is one of ours; else where the app starts."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("app:home" if request.user.is_authenticated else "app:login")
-
-
 @require_POST
 def language(request: HttpRequest) -> HttpResponse:
     chosen = request.POST.get("language", "")
@@ -52,6 +42,9 @@ def language(request: HttpRequest) -> HttpResponse:
     member = Member.objects.filter(user=request.user).first() if request.user.is_authenticated else None
     if member is not None:
         member_locale_set(member=member, locale=chosen)
-    response = HttpResponseRedirect(_back(request))
+    response = HttpResponseRedirect(
+        # The page the switch was on, if it is one of ours; else where the app starts.
+        safe_next(request, reverse("app:home" if request.user.is_authenticated else "app:login"))
+    )
     language_cookie_set(response, chosen)
     return response

@@ -19,17 +19,6 @@ pytestmark = pytest.mark.django_db
 URL = reverse("app:consents")
 
 
-@pytest.fixture
-def member():
-    return JoinedMemberFactory.create()
-
-
-@pytest.fixture
-def signed_in(client, member):
-    client.force_login(member.user)
-    return client
-
-
 def _reported(member, merchant, *kinds):
     now = timezone.now()
     events = [
