@@ -15,20 +15,16 @@ transaction rolled back): p95. `value` is the slowest page's p95; the target is 
 """
 
 import random
-import statistics
-import tempfile
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.db import connection, transaction
-from django.test import Client
-from django.test.utils import override_settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from bench.result import BenchResult, stopwatch
+from bench.result import BenchResult
+from bench.support.pages import page_timed, served_as
 from bench.support.server import bench_database
 from loyalty.members.models import Dimension, LinkStart, LookupPurpose, MemberLookup, Notification
 from loyalty.members.services import link_start, member_create, notifications_add
@@ -89,14 +85,13 @@ PAGES = (
 
 def run(scale: str) -> BenchResult:
     config = SCALE[scale]
-    with bench_database(), tempfile.TemporaryDirectory() as static_root:
-        with override_settings(STATIC_ROOT=static_root):
-            call_command("collectstatic", "--noinput", verbosity=0)
+    with bench_database():
         member, urls = _two_years()
-        with override_settings(DEBUG=False, STATIC_ROOT=static_root, ALLOWED_HOSTS=["testserver"]):
-            client = Client()
-            client.force_login(member.user)
-            rows = {name: _page(client, url, config) for name, url in urls.items()}
+        with served_as(member.user) as client:
+            rows = {
+                name: page_timed(client, url, requests=config["requests"], warmup=config["warmup"])
+                for name, url in urls.items()
+            }
     slowest = max(rows, key=lambda name: rows[name]["p95_ms"])
     over = [name for name, row in rows.items() if row["p95_ms"] > TARGET_MS]
     return BenchResult(
@@ -113,71 +108,6 @@ def run(scale: str) -> BenchResult:
         ),
         figures=dict(rows),
     )
-
-
-def _page(client: Client, url: str, config: dict[str, Any]) -> dict[str, Any]:
-    for _ in range(config["warmup"]):
-        _get(client, url)
-    # Captured in a transaction rolled back, so what the page writes (a pass's token) is
-    # not there when its statements run again.
-    statements: list[Statement] = []
-    with transaction.atomic(), connection.execute_wrapper(_recording(statements)):
-        _get(client, url)
-        transaction.set_rollback(True)
-    timings = []
-    for _ in range(config["requests"]):
-        with stopwatch() as watch:
-            _get(client, url)
-        timings.append(watch.seconds)
-    floors = [_bare(statements) for _ in range(config["requests"])]
-    return {
-        "p95_ms": round(_p95(timings) * 1000, 2),
-        "median_ms": round(statistics.median(timings) * 1000, 2),
-        "floor_p95_ms": round(_p95(floors) * 1000, 2),
-        "queries": len(statements),
-    }
-
-
-def _get(client: Client, url: str) -> None:
-    response = client.get(url)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} answered {response.status_code}")
-    # A streamed answer is only served once it is read.
-    response.getvalue() if not response.streaming else b"".join(response.streaming_content)  # type: ignore[attr-defined]
-
-
-Statement = tuple[str, Any, bool]
-
-
-def _recording(statements: list[Statement]) -> Any:
-    """An execute wrapper keeping each statement the page runs, with its parameters."""
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        statements.append((sql, params, many))
-        return execute(sql, params, many, context)
-
-    return record
-
-
-def _bare(statements: list[Statement]) -> float:
-    """The page's statements and parameters on a bare psycopg cursor (Django's wrapper,
-    converters and models left out), in one transaction rolled back."""
-    connection.ensure_connection()
-    raw = connection.connection
-    assert raw is not None
-    with stopwatch() as watch, raw.transaction(force_rollback=True), raw.cursor() as cursor:
-        for sql, params, many in statements:
-            if many:
-                cursor.executemany(sql, params)
-            else:
-                cursor.execute(sql, params)
-            if cursor.description is not None:
-                cursor.fetchall()
-    return watch.seconds
-
-
-def _p95(timings: list[float]) -> float:
-    return statistics.quantiles(timings, n=20, method="inclusive")[-1]
 
 
 def _two_years() -> tuple[Any, dict[str, str]]:

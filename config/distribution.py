@@ -119,6 +119,7 @@ TABLES: dict[str, Placement] = {
     MERCHANT: _merchant(),
     "merchants_location": _merchant(),
     "merchants_staff": _merchant(),
+    "merchants_invitation": _merchant(),
     "merchants_webhookendpoint": _merchant(),
     "merchants_webhookevent": _merchant(),
     "merchants_webhookdelivery": _merchant("merchant_id", "event_id", "endpoint_id", added_from="event_id"),
@@ -135,6 +136,8 @@ TABLES: dict[str, Placement] = {
     "vouchers_redemptionbatchitem": _merchant(
         "merchant_id", "batch_id", "redemption_id", added_from="batch_id"
     ),
+    "vouchers_perkday": _merchant("merchant_id", "perk_id", "location_id"),
+    "vouchers_merchantday": _merchant(),
     "billing_invoice": _merchant(),
     "billing_invoicerun": _merchant("merchant_id", "invoice_id"),
     "billing_deposit": _merchant("merchant_id", "redemption_id", "waived_by_id", "location_id"),
@@ -201,6 +204,10 @@ UNIQUE_EXCEPTIONS: dict[tuple[str, tuple[str, ...]], str] = {
         "Stripe makes customer ids unique within a connected account, and the row is only "
         "written for the member Stripe made it for: the key becomes (member_id, "
         "stripe_account, customer_id)"
+    ),
+    ("merchants_invitation", ("token_hash",)): (
+        "the SHA-256 of 256 random bits: the key becomes (merchant_id, token_hash); the "
+        "accept page's look-up by hash alone, a few a day, scans every shard's index"
     ),
     ("merchants_location", ("ref",)): _MERCHANT_REF,
     ("merchants_webhookendpoint", ("ref",)): _MERCHANT_REF,

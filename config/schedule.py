@@ -28,6 +28,9 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
     },
     "vouchers-reversal-side-effects-due": {"task": "vouchers.reversal_side_effects_due", "schedule": 60.0},
+    # The dashboard's daily rollup: today's and yesterday's rows counted again from the
+    # vouchers, redemptions and points ledger (issuing counts come from here only).
+    "vouchers-rollup-recount": {"task": "vouchers.rollup_recount_recent", "schedule": crontab(minute="*/5")},
     # Campaigns whose worker died holding their messages: their pending chunks queued again.
     "vouchers-campaigns-resume": {"task": "vouchers.campaigns_resume", "schedule": 60.0},
     # Work whose task a broker that was down never queued: the auto-issue of the perks of a

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for the project's form renderer (config/forms.py)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -91,6 +92,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Every form printed whole lays out its fields alike: label, help, input, errors (templates/forms/).
+FORM_RENDERER = "config.forms.FormRenderer"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -464,9 +467,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
-# Powerful browser features no page uses (the counter's codes are typed into a form, no
-# page asks for the camera; card forms take cards, not the Payment Request API): off for
-# every page and every frame in it (loyalty/core/headers.py).
+# Powerful browser features no page uses (card forms take cards, not the Payment Request
+# API): off for every page and every frame in it (loyalty/core/headers.py). The portal's
+# counter alone allows the camera, for itself, to scan codes (surfaces/portal/cashier.py).
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (

@@ -15,6 +15,8 @@ from perks.catalog.money import quantize
 from perks.merchants.models import Merchant
 from perks.vouchers.models import UsageRecord
 
+PLATFORM_CURRENCY = "CNY"
+
 
 def billing_paused(merchant: Merchant) -> bool:
     """Whether new vouchers of `merchant` are paused for an invoice unpaid past its grace."""
@@ -23,6 +25,13 @@ def billing_paused(merchant: Merchant) -> bool:
 
 def billing_profile_of(*, merchant: Merchant) -> BillingProfile | None:
     return BillingProfile.objects.select_related("plan").filter(merchant=merchant).first()
+
+
+def merchant_currency(*, merchant: Merchant) -> str:
+    """The merchant's default currency: the one its plan bills it in, else the yuan, the
+    currency the platform is run in. What the counter takes amounts in unless told."""
+    billed_in = BillingProfile.objects.filter(merchant=merchant).values_list("plan__currency", flat=True)
+    return billed_in.first() or PLATFORM_CURRENCY
 
 
 def deposits_of_merchant(*, merchant: Merchant) -> QuerySet[Deposit]:

@@ -192,6 +192,15 @@ def _discount(r: _Reader) -> DiscountParams:
     return params
 
 
+# The parameters each perk type takes: what the API's schema and the portal's form are built from.
+PARAMS_OF_TYPE: dict[str, type[PerkParams]] = {
+    PerkType.DEPOSIT_WAIVER: DepositWaiverParams,
+    PerkType.FX_MARGIN: FxMarginParams,
+    PerkType.ACCESS_PASS: AccessPassParams,
+    PerkType.FREE_ITEM: FreeItemParams,
+    PerkType.DISCOUNT: DiscountParams,
+}
+
 _PARSERS: dict[str, Callable[[_Reader], PerkParams]] = {
     PerkType.DEPOSIT_WAIVER: _deposit_waiver,
     PerkType.FX_MARGIN: _fx_margin,

@@ -33,3 +33,18 @@ class KeyAlreadyRevoked(Conflict):
 
 class ImageRefused(Invalid):
     default_message = "This file is not a usable PNG, JPEG or WebP image."
+
+
+class InvitationClosed(Conflict):
+    """The invitation's link no longer works; `status` says why (accepted, revoked, expired)."""
+
+    code = "invitation_closed"
+    MESSAGES = {
+        "accepted": "This invitation was already used: sign in with the account that accepted it.",
+        "revoked": "This invitation was revoked: ask the merchant's owner for a new one if you need it.",
+        "expired": "This invitation has expired: ask the merchant's owner to send a new one.",
+    }
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+        super().__init__(self.MESSAGES.get(status, "This invitation no longer works."))

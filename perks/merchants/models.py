@@ -92,6 +92,50 @@ class Staff(models.Model):
         return f"{self.user} ({self.role}) at {self.merchant}"
 
 
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for an answer")
+    ACCEPTED = "accepted", _("Accepted")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+
+
+class Invitation(models.Model):
+    """An e-mail address asked to join a merchant's staff in a role. Only the SHA-256 of
+    the mailed token is kept, as for API keys: whoever reads the table cannot accept it.
+    A pending invitation past `expires_at` is expired, whatever its status still says."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            unique_text("token_hash"),
+            models.UniqueConstraint(
+                fields=["merchant", "email"],
+                condition=Q(status=InvitationStatus.PENDING),
+                name="invitation_one_pending_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role} at {self.merchant_id}"
+
+
 class ApiKey(models.Model):
     """A partner's key. Only its SHA-256 is kept; the plaintext is shown once, when made."""
 

@@ -1,11 +1,17 @@
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from loyalty.core.errors import Invalid, NotFound
 from perks.merchants.errors import MerchantNotFound
 from perks.merchants.models import (
     ApiKey,
     AuditEntry,
+    Invitation,
+    InvitationStatus,
     Location,
     Merchant,
     MerchantStatus,
@@ -41,6 +47,28 @@ def staff_memberships(*, user: User) -> QuerySet[Staff]:
 
 def staff_of_merchant(*, merchant: Merchant) -> QuerySet[Staff]:
     return Staff.objects.filter(merchant=merchant).select_related("user")
+
+
+def invitations_pending(*, merchant: Merchant) -> QuerySet[Invitation]:
+    """The invitations of the merchant still waiting for an answer, newest first."""
+    return Invitation.objects.filter(
+        merchant=merchant, status=InvitationStatus.PENDING, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def invitation_of_merchant(*, merchant: Merchant, pk: int) -> Invitation:
+    invitation = Invitation.objects.filter(merchant=merchant, pk=pk).select_related("merchant").first()
+    if invitation is None:
+        raise NotFound("No such invitation.", param="invitation")
+    return invitation
+
+
+def staff_member_of_merchant(*, merchant: Merchant, pk: int) -> Staff:
+    """One of the merchant's staff; another merchant's is as unknown as nobody."""
+    staff = Staff.objects.filter(merchant=merchant, pk=pk).select_related("user").first()
+    if staff is None:
+        raise NotFound("No such member of staff.", param="staff")
+    return staff
 
 
 def locations_of_merchant(*, merchant: Merchant, active_only: bool = True) -> QuerySet[Location]:
@@ -87,5 +115,40 @@ def webhook_deliveries_of_merchant(
     return deliveries.filter(status=status) if status else deliveries
 
 
-def audit_entries_of_merchant(*, merchant: Merchant) -> QuerySet[AuditEntry]:
-    return AuditEntry.objects.filter(merchant=merchant).select_related("actor_user", "actor_key")
+def webhook_endpoint_by_ref(*, merchant: Merchant, ref: str) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.filter(merchant=merchant, ref=ref).first()
+    if endpoint is None:
+        raise NotFound("No such webhook endpoint.", param="endpoint")
+    return endpoint
+
+
+def webhook_delivery_by_ref(*, merchant: Merchant, ref: str) -> WebhookDelivery:
+    """One delivery of this merchant's, with its event, endpoint and attempts (the detail page)."""
+    delivery = webhook_deliveries_of_merchant(merchant=merchant).filter(ref=ref).first()
+    if delivery is None:
+        raise NotFound("No such delivery.", param="delivery")
+    return delivery
+
+
+def audit_entries_of_merchant(
+    *,
+    merchant: Merchant,
+    actor_user_id: int | None = None,
+    actor_key_prefix: str | None = None,
+    actions: Iterable[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEntry]:
+    """Newest first, narrowed to one person or key, to some kinds, and to [since, until)."""
+    entries = AuditEntry.objects.filter(merchant=merchant).select_related("actor_user", "actor_key")
+    if actor_user_id is not None:
+        entries = entries.filter(actor_user_id=actor_user_id)
+    if actor_key_prefix is not None:
+        entries = entries.filter(actor_key__prefix=actor_key_prefix)
+    if actions is not None:
+        entries = entries.filter(action__in=list(actions))
+    if since is not None:
+        entries = entries.filter(created_at__gte=since)
+    if until is not None:
+        entries = entries.filter(created_at__lt=until)
+    return entries.order_by("-created_at", "-id")

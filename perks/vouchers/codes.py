@@ -10,6 +10,7 @@ as 1, O as 0.
 
 import base64
 import secrets
+from enum import StrEnum
 
 from loyalty.core.errors import NotFound
 
@@ -35,6 +36,16 @@ class UnknownCode(NotFound):
     """A code that cannot exist is, to a caller, a voucher that does not exist."""
 
     default_message = "No voucher has this code; check it for typos."
+
+
+class CodeShape(StrEnum):
+    """What typed text is as a code, before any query. The partner API answers all but
+    a well-formed code alike (`not_found`); a person at a till is told which it was."""
+
+    EMPTY = "code_empty"
+    MALFORMED = "code_malformed"  # not 13 symbols of the alphabets: a word, a phone number
+    BAD_CHECK = "code_bad_check"  # a code's shape whose check symbol disagrees: a typo
+    WELL_FORMED = "code_well_formed"
 
 
 def check_symbol(data: str) -> str:
@@ -77,13 +88,31 @@ def _draw(count: int) -> list[str]:
 
 def code_normalize(raw: str) -> str:
     """The canonical code `raw` denotes, or UnknownCode if no code could be written so."""
-    cleaned = "".join(str(raw or "").split()).upper().translate(_READ_AS)
-    if len(cleaned) != CODE_LENGTH:
-        raise UnknownCode(param="code")
-    data, check = cleaned[:DATA_LENGTH], cleaned[DATA_LENGTH]
-    if any(symbol not in _VALUE for symbol in data) or check_symbol(data) != check:
+    cleaned = _cleaned(raw)
+    if _shape(cleaned) is not CodeShape.WELL_FORMED:
         raise UnknownCode(param="code")
     return cleaned
+
+
+def code_shape(raw: str) -> CodeShape:
+    """Whether `raw`, read as `code_normalize` reads it, is empty, no code at all, a code
+    with a wrong check symbol, or well formed (which says nothing of whether it exists)."""
+    return _shape(_cleaned(raw))
+
+
+def _cleaned(raw: str) -> str:
+    return "".join(str(raw or "").split()).upper().translate(_READ_AS)
+
+
+def _shape(cleaned: str) -> CodeShape:
+    if not cleaned:
+        return CodeShape.EMPTY
+    data, check = cleaned[:DATA_LENGTH], cleaned[DATA_LENGTH:]
+    if len(cleaned) != CODE_LENGTH or check not in CHECK_SYMBOLS or any(s not in _VALUE for s in data):
+        return CodeShape.MALFORMED
+    if check_symbol(data) != check:
+        return CodeShape.BAD_CHECK
+    return CodeShape.WELL_FORMED
 
 
 def code_format(code: str) -> str:

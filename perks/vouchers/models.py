@@ -8,7 +8,8 @@ Redemptions, their reversals and usage records are append-only rows.
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -436,3 +437,57 @@ class AutoIssueSweep(models.Model):
 
     def __str__(self) -> str:
         return f"auto-issue swept through tier change {self.through}"
+
+
+class PerkDay(models.Model):
+    """A merchant's figures for one perk on one day at one location (none for issuing, which
+    happens nowhere in particular), which the portal's dashboard reads instead of the
+    vouchers and redemptions themselves (perks.vouchers.rollup).
+
+    Redemption figures move in the transaction that records the redemption's (or the
+    reversal's) usage row, by F(), so a side effect run twice counts once; issuing figures,
+    and the repair of any drift, come from beat's recount of today and yesterday. A reversal
+    counts on its redemption's row: a day's net redemptions are `redeemed - reversed`. Days
+    are in settings.TIME_ZONE.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    perk = models.ForeignKey(Perk, on_delete=models.PROTECT, related_name="+", db_index=False)
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    issued = models.PositiveIntegerField(default=0)
+    claimed = models.PositiveIntegerField(default=0)
+    redeemed = models.PositiveIntegerField(default=0)
+    reversed = models.PositiveIntegerField(default=0)
+    # Deposits waived by the perk's vouchers, net of reversals (a reversal may be counted
+    # before its redemption, so either may dip below zero for a moment), in the perk's currency.
+    deposits_waived = models.IntegerField(default=0)
+    deposits_waived_amount = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+
+    class Meta:
+        constraints = [
+            # Leads with (merchant, day): the index every dashboard query ranges over.
+            models.UniqueConstraint(
+                F("merchant"), F("day"), F("perk"), Coalesce(F("location"), Value(0)), name="perk_day_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.day} perk {self.perk_id} at {self.location_id}"
+
+
+class MerchantDay(models.Model):
+    """A merchant's figures for one day that belong to no perk: the points it funded (put
+    into members' wallets, net of reversals), from beat's recount of the points ledger."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    points_funded = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "day"], name="merchant_day_key")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.day}"

@@ -50,6 +50,17 @@ def redemptions_of_merchant(*, merchant: Merchant) -> QuerySet[Redemption]:
     return _redemptions().filter(merchant=merchant).order_by("-created_at", "-id")
 
 
+def voucher_last_use(*, voucher: Voucher) -> Redemption | None:
+    """The voucher's latest redemption that still stands (not reversed), with its location:
+    when and where it was used, for a counter refusing it again."""
+    return (
+        Redemption.objects.select_related("location")
+        .filter(voucher=voucher, reversal__isnull=True)
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+
+
 def reservation_by_ref(*, merchant: Merchant, ref: str) -> Reservation:
     reservation = Reservation.objects.select_related("voucher").filter(merchant=merchant, ref=ref).first()
     if reservation is None:

@@ -53,3 +53,10 @@ def redemption_batches_due() -> int:
     from perks.vouchers.services.batches import redemption_batches_due as apply_due
 
     return apply_due()
+
+
+@task("vouchers.rollup_recount_recent")
+def rollup_recount_recent() -> int:
+    from perks.vouchers.services.rollup import rollup_recount_recent as recount
+
+    return recount()

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from loyalty.core.language import language_cookie_set
 from loyalty.members.models import Member
-from surfaces.app.language import language_cookie_set
 
 View = Callable[..., HttpResponse]
 

@@ -5,33 +5,16 @@ the cookie, once set here, wins over it. A signed-in member's stored choice wins
 on the member's pages (surfaces/app/access.py), so the switch writes both at once.
 """
 
-from typing import Literal, cast
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from loyalty.core.language import language_cookie_set
 from loyalty.core.redirects import safe_next
 from loyalty.members.models import Member
 from loyalty.members.services import member_locale_set
-
-SameSite = Literal["Lax", "Strict", "None"]
-
-
-def language_cookie_set(response: HttpResponse, language: str) -> None:
-    """Remember `language` in this browser, for the pages before sign-in and after sign-out."""
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        path=settings.LANGUAGE_COOKIE_PATH,
-        domain=settings.LANGUAGE_COOKIE_DOMAIN,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=cast(SameSite, settings.LANGUAGE_COOKIE_SAMESITE),
-    )
 
 
 @require_POST

@@ -33,26 +33,6 @@ class WebhookEndpointForm(forms.Form):
     )
 
 
-class RedeemForm(forms.Form):
-    """What a cashier types or scans; `submission` makes a double click redeem once."""
-
-    code = forms.CharField(label=_("Voucher code"), max_length=64)
-    location = forms.ChoiceField(label=_("Location"), required=False)
-    amount = forms.DecimalField(
-        label=_("Amount of the purchase"), required=False, min_value=0, max_digits=14, decimal_places=4
-    )
-    currency = forms.CharField(label=_("Currency"), required=False, max_length=3)
-    submission = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
-
-    def __init__(self, *args: object, locations: list[tuple[str, str]], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["location"].choices = [("", _("Not given")), *locations]  # type: ignore[attr-defined]
-
-
-class ReversalForm(forms.Form):
-    reason = forms.CharField(label=_("Why"), max_length=300, required=False)
-
-
 class CampaignForm(forms.Form):
     """What a campaign needs; the rules (a live perk of this merchant, an audience named,
     a known tier, a score in range) are the service's, and its refusals land on these fields."""

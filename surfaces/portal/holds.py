@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from loyalty.core.errors import DomainError, NotFound
 from loyalty.core.replica import lag_tolerant
-from loyalty.scoring.models import Hold, HoldAppeal
+from loyalty.scoring.models import AppealStatus, Hold, HoldAppeal
 from loyalty.scoring.selectors import (
     HOLD_ACTIVE,
     HOLD_EXPIRED,
@@ -28,10 +28,15 @@ from loyalty.scoring.selectors import (
     holds_of_merchant,
 )
 from perks.merchants.permissions import Permission
-from perks.merchants.services.holds import merchant_hold_lift, merchant_hold_place
+from perks.merchants.services.holds import (
+    merchant_hold_appeal_decline,
+    merchant_hold_lift,
+    merchant_hold_place,
+)
 from surfaces.portal.access import StaffRequest, portal_page
 from surfaces.portal.forms import HoldFilterForm, HoldForm, HoldLiftForm
 from surfaces.portal.pages import attempt, page_of
+from surfaces.portal.people_forms import AppealAnswerForm
 
 STATE_LABELS = {
     HOLD_ACTIVE: gettext_lazy("In force"),
@@ -83,13 +88,48 @@ def holds(request: StaffRequest) -> HttpResponse:
 @require_GET
 @portal_page(permission=Permission.HOLDS_MANAGE)
 def hold(request: StaffRequest, ref: str) -> HttpResponse:
-    """One hold: what the member reads, its appeals, and lifting it."""
+    """One hold: what the member reads, its appeals and the answer to an open one, and lifting it."""
     found = _hold(request, ref)
+    row = _row(found)
+    open_appeal = row.appeal if row.appeal and row.appeal.status == AppealStatus.OPEN else None
     return render(
         request,
         "portal/hold.html",
-        {"row": _row(found), "appeals": list(found.appeals.all()), "lift_form": HoldLiftForm()},
+        {
+            "row": row,
+            "appeals": list(found.appeals.all()),
+            "lift_form": HoldLiftForm(),
+            "open_appeal": open_appeal,
+            "answer_form": AppealAnswerForm(),
+        },
     )
+
+
+@require_POST
+@portal_page(permission=Permission.HOLDS_MANAGE)
+def hold_appeal_answer(request: StaffRequest, ref: str) -> HttpResponse:
+    """Accept a member's appeal, which lifts the hold, or decline it with a reason, which
+    keeps the hold for Perkline's operators to decide."""
+    found = _hold(request, ref)
+    form = AppealAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an answer and say why; nothing was changed."))
+    elif form.cleaned_data["answer"] == AppealAnswerForm.ACCEPT:
+        note = _("Appeal accepted: %(reason)s") % {"reason": form.cleaned_data["reason"]}
+        attempt(
+            request,
+            lambda: merchant_hold_lift(merchant=request.merchant, actor=request.user, hold=found, note=note),
+            _("You accepted the appeal: the hold is lifted and the member has been told."),
+        )
+    else:
+        attempt(
+            request,
+            lambda: merchant_hold_appeal_decline(
+                merchant=request.merchant, actor=request.user, hold=found, reason=form.cleaned_data["reason"]
+            ),
+            _("You declined the appeal: the hold stays, and Perkline's operators will decide."),
+        )
+    return redirect("portal:hold", slug=request.merchant.slug, ref=found.ref)
 
 
 @require_POST

@@ -2,7 +2,23 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from loyalty.core.passwords import password_urls
-from surfaces.portal import account, billing, campaigns, cashier, holds, views
+from surfaces.portal import (
+    account,
+    audit,
+    billing,
+    campaigns,
+    cashier,
+    dashboard,
+    exports,
+    holds,
+    keys,
+    language,
+    locations,
+    people,
+    perks,
+    views,
+    webhooks,
+)
 
 app_name = "portal"
 
@@ -13,17 +29,38 @@ urlpatterns = [
     # The signed-in person's own account; before the merchants' <slug>/ pages.
     path("login/code/", account.LoginTokenView.as_view(), name="login-token"),
     path("account/", account.account, name="account"),
+    path("language/", language.language, name="language"),
     path("account/two-factor/", account.totp_enrol, name="totp-enrol"),
     *password_urls("portal", login_url="portal:login"),
-    path("<slug:slug>/", views.dashboard, name="dashboard"),
-    path("<slug:slug>/perks/<str:ref>/status", views.perk_status, name="perk-status"),
-    path("<slug:slug>/keys/", views.keys, name="keys"),
-    path("<slug:slug>/keys/<str:prefix>/revoke", views.key_revoke, name="key-revoke"),
-    path("<slug:slug>/webhooks/", views.webhooks, name="webhooks"),
+    # An invited person is not staff yet: their answer is outside every merchant.
+    path("invitations/<str:token>/", people.invitation, name="invitation"),
+    path("<slug:slug>/", dashboard.dashboard, name="dashboard"),
+    path("<slug:slug>/perks/", perks.perks, name="perks"),
+    path("<slug:slug>/perks/new/", perks.perk_new, name="perk-create"),
+    path("<slug:slug>/perks/<str:ref>/", perks.perk, name="perk"),
+    path("<slug:slug>/perks/<str:ref>/edit/", perks.perk_edit, name="perk-edit"),
+    path("<slug:slug>/perks/<str:ref>/status", perks.perk_status, name="perk-status"),
+    path("<slug:slug>/keys/", keys.keys, name="keys"),
+    path("<slug:slug>/keys/<str:prefix>/revoke", keys.key_revoke, name="key-revoke"),
+    path("<slug:slug>/webhooks/", webhooks.webhooks, name="webhooks"),
+    path("<slug:slug>/webhooks/<str:ref>/", webhooks.webhook_endpoint, name="webhook-endpoint"),
     path(
-        "<slug:slug>/webhooks/deliveries/<int:delivery_id>/retry", views.delivery_retry, name="delivery-retry"
+        "<slug:slug>/webhooks/<str:ref>/active",
+        webhooks.webhook_endpoint_active,
+        name="webhook-endpoint-active",
     ),
-    path("<slug:slug>/audit/", views.audit, name="audit"),
+    path(
+        "<slug:slug>/webhooks/<str:ref>/test",
+        webhooks.webhook_endpoint_test_send,
+        name="webhook-endpoint-test",
+    ),
+    path("<slug:slug>/webhooks/deliveries/<str:ref>/", webhooks.delivery, name="delivery"),
+    path("<slug:slug>/webhooks/deliveries/<str:ref>/retry", webhooks.delivery_retry, name="delivery-retry"),
+    path("<slug:slug>/audit/", audit.audit, name="audit"),
+    path("<slug:slug>/audit/audit.csv", audit.audit_csv, name="audit-csv"),
+    path("<slug:slug>/exports/", exports.exports, name="exports"),
+    path("<slug:slug>/exports/redemptions.csv", exports.redemptions_export, name="export-redemptions"),
+    path("<slug:slug>/exports/vouchers.csv", exports.vouchers_export, name="export-vouchers"),
     path("<slug:slug>/counter/", cashier.counter, name="counter"),
     path(
         "<slug:slug>/redemptions/<str:ref>/reversal",
@@ -41,6 +78,18 @@ urlpatterns = [
     path("<slug:slug>/holds/", holds.holds, name="holds"),
     path("<slug:slug>/holds/<str:ref>/", holds.hold, name="hold"),
     path("<slug:slug>/holds/<str:ref>/lift", holds.hold_lift, name="hold-lift"),
+    path("<slug:slug>/holds/<str:ref>/appeal", holds.hold_appeal_answer, name="hold-appeal"),
+    path("<slug:slug>/staff/", people.staff, name="staff"),
+    path("<slug:slug>/staff/<int:staff_id>/role", people.staff_role, name="staff-role"),
+    path("<slug:slug>/staff/<int:staff_id>/remove", people.staff_remove_view, name="staff-remove"),
+    path(
+        "<slug:slug>/staff/invitations/<int:invitation_id>/revoke",
+        people.invitation_revoke_view,
+        name="invitation-revoke",
+    ),
+    path("<slug:slug>/locations/", locations.locations, name="locations"),
+    path("<slug:slug>/locations/<str:ref>/", locations.location, name="location"),
+    path("<slug:slug>/locations/<str:ref>/active", locations.location_active, name="location-active"),
     path("<slug:slug>/billing/", billing.billing, name="billing"),
     path("<slug:slug>/billing/card/setup", billing.card_setup, name="billing-card-setup"),
     path("<slug:slug>/billing/card", billing.card_save, name="billing-card-save"),

@@ -1,10 +1,19 @@
 """The merchant side's services: what the API, the portal and the admin call."""
 
 from perks.merchants.services.access import Actor, actor_require, api_key_require, audit_record, staff_require
+from perks.merchants.services.invitations import (
+    CreatedInvitation,
+    invitation_accept,
+    invitation_accept_new,
+    invitation_by_token,
+    invitation_revoke,
+    staff_invite,
+)
 from perks.merchants.services.keys import CreatedKey, api_key_authenticate, api_key_create, api_key_revoke
 from perks.merchants.services.merchants import (
     location_create,
     location_set_active,
+    location_update,
     merchant_create,
     merchant_logo_set,
     merchant_status_set,
@@ -20,6 +29,7 @@ from perks.merchants.services.webhooks import (
     webhook_delivery_retry,
     webhook_emit,
     webhook_endpoint_create,
+    webhook_endpoint_test,
     webhook_endpoint_update,
 )
 
@@ -27,6 +37,7 @@ __all__ = [
     "WEBHOOK_EVENT_TYPES",
     "Actor",
     "CreatedEndpoint",
+    "CreatedInvitation",
     "CreatedKey",
     "EventsRecorded",
     "PartnerEvent",
@@ -36,14 +47,20 @@ __all__ = [
     "api_key_require",
     "api_key_revoke",
     "audit_record",
+    "invitation_accept",
+    "invitation_accept_new",
+    "invitation_by_token",
+    "invitation_revoke",
     "location_create",
     "location_set_active",
+    "location_update",
     "merchant_create",
     "merchant_logo_set",
     "merchant_status_set",
     "merchant_update",
     "partner_events_record",
     "staff_add",
+    "staff_invite",
     "staff_remove",
     "staff_require",
     "staff_role_change",
@@ -52,5 +69,6 @@ __all__ = [
     "webhook_delivery_retry",
     "webhook_emit",
     "webhook_endpoint_create",
+    "webhook_endpoint_test",
     "webhook_endpoint_update",
 ]

@@ -13,7 +13,9 @@ from django.db import transaction
 
 from loyalty.core.errors import Invalid
 from loyalty.members.selectors import member_linked_by_ref
-from loyalty.scoring.models import Hold, HoldCategory, HoldReason
+from loyalty.scoring.errors import AppealNotOpen, HoldNotFound
+from loyalty.scoring.models import AppealStatus, Hold, HoldCategory, HoldReason
+from loyalty.scoring.selectors import hold_appeal_latest
 from loyalty.scoring.services import hold_lift, hold_place
 from perks.merchants.models import Merchant
 from perks.merchants.permissions import Permission
@@ -88,3 +90,25 @@ def merchant_hold_lift(*, merchant: Merchant, actor: Actor, hold: Hold, note: st
         lifted = hold_lift(hold=hold, merchant_ref=merchant.ref, note=note)
         audit_record(merchant=merchant, actor=actor, action="hold.lifted", target=hold.ref)
     return lifted
+
+
+def merchant_hold_appeal_decline(*, merchant: Merchant, actor: Actor, hold: Hold, reason: str) -> None:
+    """The merchant stands by its hold against the member's open appeal, and says why in
+    its audit trail. Deciding is the operators' (`hold_appeal_decide`): the hold stays, and
+    the appeal stays open for them; to accept an appeal, the merchant lifts the hold."""
+    actor_require(actor=actor, merchant=merchant, permission=Permission.HOLDS_MANAGE)
+    if hold.merchant_ref != merchant.ref:
+        raise HoldNotFound
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("Say why the hold should stay: Perkline's operators read it.", param="reason")
+    appeal = hold_appeal_latest(hold)
+    if appeal is None or appeal.status != AppealStatus.OPEN:
+        raise AppealNotOpen("The member has no appeal of this hold waiting for a decision.")
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="hold.appeal_declined",
+        target=hold.ref,
+        params={"reason": reason},
+    )

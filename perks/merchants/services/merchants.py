@@ -123,6 +123,31 @@ def location_create(*, merchant: Merchant, actor: Actor, name: str, code: str, a
     return location
 
 
+def location_update(*, location: Location, actor: Actor, name: str, code: str, address: str = "") -> Location:
+    """New name, code and address for a location; its ref, which redemptions keep, stays."""
+    merchant = location.merchant
+    actor_require(actor=actor, merchant=merchant, permission=Permission.LOCATIONS_MANAGE)
+    fields = {
+        "name": _required_text(name, "name", 120),
+        "code": _location_code(code),
+        "address": address.strip()[:300],
+    }
+    changed = {field: value for field, value in fields.items() if getattr(location, field) != value}
+    if not changed:
+        return location
+    try:
+        with transaction.atomic():
+            Location.objects.filter(pk=location.pk).update(**changed)
+            audit_record(
+                merchant=merchant, actor=actor, action="location.updated", target=location.ref, params=changed
+            )
+    except IntegrityError:
+        raise Invalid(f"Another location already has the code {fields['code']}.", param="code") from None
+    for field, value in changed.items():
+        setattr(location, field, value)
+    return location
+
+
 def location_set_active(*, location: Location, actor: Actor, active: bool) -> Location:
     actor_require(actor=actor, merchant=location.merchant, permission=Permission.LOCATIONS_MANAGE)
     with transaction.atomic():

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
@@ -25,10 +26,11 @@ from loyalty.scoring.selectors import Standing, standing_from
 from perks.catalog.eligibility import perk_refusal
 from perks.catalog.money import purchase_parse
 from perks.catalog.perk_benefit import Benefit, benefit_compute
+from perks.merchants.audit import AuditAction
 from perks.merchants.models import Merchant
 from perks.merchants.permissions import Permission
 from perks.merchants.selectors import location_by_code
-from perks.merchants.services import Actor, actor_require
+from perks.merchants.services import Actor, actor_require, audit_record
 from perks.vouchers.codes import UnknownCode, code_normalize
 from perks.vouchers.errors import (
     AlreadyReversed,
@@ -207,6 +209,8 @@ def voucher_redeem(
                 Reservation.objects.filter(pk=reservation.pk).update(
                     status=ReservationStatus.CONSUMED, ended_at=now
                 )
+            if isinstance(actor, User):
+                _redemption_audit(redemption, actor, AuditAction.REDEMPTION_CREATED)
             transaction.on_commit(redemption_side_effects_nudge)
     # Raised once the block is left cleanly: a refusal wrote nothing to undo (at most it
     # ended a reservation whose time had run out), so it costs no savepoint and leaves a
@@ -235,6 +239,7 @@ def redemption_reverse(*, redemption: Redemption, actor: Actor, reason: str = ""
                 )
         except IntegrityError:
             raise AlreadyReversed() from None
+        _redemption_audit(redemption, actor, AuditAction.REDEMPTION_REVERSED)
         Voucher.objects.filter(pk=redemption.voucher_id).update(
             uses_count=F("uses_count") - 1,
             status=Case(
@@ -349,6 +354,20 @@ def _reservation_end(reservation: Reservation, status: str, now: datetime) -> bo
     if ended:
         Voucher.objects.filter(pk=reservation.voucher_id).update(uses_reserved=F("uses_reserved") - 1)
     return bool(ended)
+
+
+def _redemption_audit(redemption: Redemption, actor: Actor, action: str) -> None:
+    """The trail's entry for a redemption a person made (at the counter, in the admin) and for
+    every reversal. A till's key redeems at a rate the trail is not for: its redemptions are
+    their own record (and the redemptions export), and the trail keeps what people did."""
+    voucher, location = redemption.voucher, redemption.location
+    audit_record(
+        merchant=redemption.merchant,
+        actor=actor,
+        action=action,
+        target=redemption.ref,
+        params={"perk": voucher.perk.ref, "code": voucher.code, "location": location.ref if location else ""},
+    )
 
 
 def _occurred_at(occurred_at: datetime | None, now: datetime) -> datetime:

@@ -50,6 +50,7 @@ from perks.merchants.services.webhooks.delivery import (
 )
 from perks.vouchers.codes import code_format
 from perks.vouchers.models import Redemption, RedemptionReversal, UsageKind, UsageRecord
+from perks.vouchers.services.rollup import rollup_redemptions_count
 from perks.vouchers.sql import due_claim, lookups_insert, usage_insert
 from perks.vouchers.tasks import redemption_side_effects_due as drain
 
@@ -149,6 +150,7 @@ def _redemptions_apply(redemption_ids: Sequence[int], now: datetime) -> int:
     fresh = usage_insert(redemption_ids=redemption_ids, kind=UsageKind.REDEMPTION, now=now)
     if not fresh:
         return 0
+    rollup_redemptions_count(redemption_ids=fresh, kind=UsageKind.REDEMPTION)
     rows = [
         _Redeemed._make(row)
         for row in Redemption.objects.filter(pk__in=fresh).order_by("pk").values_list(*_REDEEMED_READ)
@@ -211,6 +213,7 @@ def redemption_side_effects_apply(*, redemption_id: int) -> bool:
         )
         if not _usage_record(redemption, UsageKind.REDEMPTION):
             return False
+        rollup_redemptions_count(redemption_ids=[redemption_id], kind=UsageKind.REDEMPTION)
         voucher = redemption.voucher
         webhook_emit(
             merchant=redemption.merchant,
@@ -261,6 +264,7 @@ def reversal_side_effects_apply(*, reversal_id: int) -> bool:
     with transaction.atomic():
         if not _usage_record(redemption, UsageKind.REVERSAL):
             return False
+        rollup_redemptions_count(redemption_ids=[redemption.pk], kind=UsageKind.REVERSAL)
         webhook_emit(
             merchant=redemption.merchant,
             type="redemption.reversed",
@@ -325,6 +329,7 @@ def reversals_side_effects_apply(*, reversal_ids: Sequence[int], now: datetime |
         fresh = set(
             usage_insert(redemption_ids=[row.redemption_id for row in rows], kind=UsageKind.REVERSAL, now=now)
         )
+        rollup_redemptions_count(redemption_ids=sorted(fresh), kind=UsageKind.REVERSAL)
         webhook_events_emit(
             type="redemption.reversed",
             events=[

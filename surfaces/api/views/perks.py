@@ -13,12 +13,8 @@ from loyalty.scoring.models import SCORE_MAX, SCORE_MIN
 from perks.catalog import services as catalog
 from perks.catalog.models import LimitPeriod, PerkStatus, PerkType
 from perks.catalog.params import (
+    PARAMS_OF_TYPE,
     AccessKind,
-    AccessPassParams,
-    DepositWaiverParams,
-    DiscountParams,
-    FreeItemParams,
-    FxMarginParams,
 )
 from perks.catalog.selectors import perk_by_ref, perks_of_merchant
 from perks.merchants.permissions import Scope
@@ -27,13 +23,6 @@ from surfaces.api.schema import list_schema
 from surfaces.api.serializers import AwareDateTimeField, InputSerializer, StrictCharField
 from surfaces.api.views.base import PartnerView, parsed, rendered
 
-PARAMS_OF_TYPE: dict[str, type] = {
-    PerkType.DEPOSIT_WAIVER: DepositWaiverParams,
-    PerkType.FX_MARGIN: FxMarginParams,
-    PerkType.ACCESS_PASS: AccessPassParams,
-    PerkType.FREE_ITEM: FreeItemParams,
-    PerkType.DISCOUNT: DiscountParams,
-}
 _DECIMAL = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "5000.00"}
 _SCALAR_SCHEMAS: dict[Any, dict[str, Any]] = {
     Decimal: _DECIMAL,

@@ -9,11 +9,13 @@ from loyalty.core.errors import NotFound
 from perks.vouchers.codes import (
     CHECK_SYMBOLS,
     SYMBOLS,
+    CodeShape,
     UnknownCode,
     check_symbol,
     code_format,
     code_generate,
     code_normalize,
+    code_shape,
     codes_generate,
 )
 
@@ -118,3 +120,30 @@ def test_equal_draws_are_replaced_until_the_batch_is_distinct(monkeypatch):
     assert len(set(codes)) == 6
     assert "0000000000000" in codes
     assert all(code_normalize(code) == code for code in codes)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shape"),
+    [
+        ("", CodeShape.EMPTY),
+        (" - ", CodeShape.EMPTY),
+        (None, CodeShape.EMPTY),
+        ("hello", CodeShape.MALFORMED),
+        ("ABCD-EFGH-JKMN", CodeShape.MALFORMED),  # the check symbol left out
+        ("ABCD-EFGH-JKMN-PQ", CodeShape.MALFORMED),
+        ("ABCD-EFGH-JKMN-!", CodeShape.MALFORMED),
+        ("ABCU-EFGH-JKMN-P", CodeShape.MALFORMED),  # U is a check symbol only
+    ],
+)
+def test_the_shape_of_what_is_no_code_is_told_apart(raw, shape):
+    assert code_shape(raw) == shape
+
+
+@given(VALUES, st.integers(min_value=0, max_value=12), st.sampled_from(SYMBOLS))
+def test_a_mistyped_code_has_a_bad_check_and_a_good_one_is_well_formed(value, position, symbol):
+    code = code_of(value)
+    typo = code[:position] + symbol + code[position + 1 :]
+    assume(typo != code)
+
+    assert code_shape(code_format(code).lower()) == CodeShape.WELL_FORMED
+    assert code_shape(typo) == CodeShape.BAD_CHECK

@@ -1,10 +1,11 @@
-"""The Chinese catalogue leaves nothing of the app untranslated, and the compiled catalogue
-the app reads is the one its translators wrote.
+"""The Chinese catalogue leaves nothing of the app or the merchant portal untranslated, and
+the compiled catalogue they read is the one its translators wrote.
 
-What counts as the app: every string whose references (`#:` lines) include a source other
-than the merchant portal, the operator console and the partner API, so the app's templates,
-views and mail, and the domain's words the app shows (reasons, tiers, perk types, errors).
-A string only the portal, the console or the API uses may wait for its translation.
+What must be translated: every string whose references (`#:` lines) include a source other
+than the operator console and the partner API, so the app's and the portal's templates,
+views and mail, and the domain's words they show (reasons, tiers, perk types, errors). A
+string only the console or the API uses may wait for its translation: the operators and
+the partners' developers read English.
 """
 
 import ast
@@ -17,15 +18,14 @@ from django.conf import settings
 LOCALE = settings.BASE_DIR / "locale" / "zh_Hans" / "LC_MESSAGES"
 PO = LOCALE / "django.po"
 MO = LOCALE / "django.mo"
-NOT_THE_APP = (
-    "surfaces/portal/",
-    "templates/portal/",
+MAY_WAIT = (
     "templates/admin/",
     "config/admin.py",
     "surfaces/api/",
 )
-APP_TEMPLATES = settings.BASE_DIR / "templates" / "app"
-APP_CODE = settings.BASE_DIR / "surfaces" / "app"
+# Where the labels of the surfaces people read in Chinese are written.
+TEMPLATES = [settings.BASE_DIR / "templates" / surface for surface in ("app", "portal", "forms")]
+CODE = [settings.BASE_DIR / "surfaces" / surface for surface in ("app", "portal")]
 # `{% translate "…" %}` with a literal and nothing after it but `as`/`noop`: the form an app
 # template uses for a short label.
 TEMPLATE_STRING = re.compile(
@@ -39,26 +39,27 @@ def catalogue() -> polib.POFile:
     return polib.pofile(str(PO))
 
 
-def is_the_apps(entry: polib.POEntry) -> bool:
-    return any(not path.startswith(NOT_THE_APP) for path, _line in entry.occurrences)
+def must_be_translated(entry: polib.POEntry) -> bool:
+    return any(not path.startswith(MAY_WAIT) for path, _line in entry.occurrences)
 
 
-def test_the_rule_tells_the_app_from_the_portal():
+def test_the_rule_tells_the_app_and_the_portal_from_the_console_and_the_api():
     def entry(*paths: str) -> polib.POEntry:
         return polib.POEntry(msgid="x", occurrences=[(path, "1") for path in paths])
 
-    assert is_the_apps(entry("templates/app/home.html"))
-    assert is_the_apps(entry("loyalty/scoring/explain.py"))
-    assert is_the_apps(entry("templates/portal/home.html", "surfaces/app/wallet.py"))
-    assert not is_the_apps(entry("templates/portal/home.html", "surfaces/portal/views.py"))
-    assert not is_the_apps(entry("templates/admin/login_totp.html"))
+    assert must_be_translated(entry("templates/app/home.html"))
+    assert must_be_translated(entry("loyalty/scoring/explain.py"))
+    assert must_be_translated(entry("templates/portal/home.html"))
+    assert must_be_translated(entry("surfaces/portal/views.py", "surfaces/api/views.py"))
+    assert not must_be_translated(entry("surfaces/api/views.py", "config/admin.py"))
+    assert not must_be_translated(entry("templates/admin/login_totp.html"))
 
 
-def test_no_string_of_the_app_is_untranslated_or_fuzzy(catalogue):
+def test_no_string_of_the_app_or_the_portal_is_untranslated_or_fuzzy(catalogue):
     missing = [
         f"{entry.occurrences[0][0]}: {entry.msgid!r}"
         for entry in catalogue
-        if not entry.obsolete and is_the_apps(entry) and (not entry.translated() or entry.fuzzy)
+        if not entry.obsolete and must_be_translated(entry) and (not entry.translated() or entry.fuzzy)
     ]
     assert not missing, "translate these in locale/zh_Hans/LC_MESSAGES/django.po:\n" + "\n".join(missing)
 
@@ -79,7 +80,7 @@ def test_placeholders_survive_translation(catalogue):
 
 def _template_strings() -> set[str]:
     strings = set()
-    for template in APP_TEMPLATES.glob("*"):
+    for template in (path for folder in TEMPLATES for path in folder.glob("*")):
         for double, single in TEMPLATE_STRING.findall(template.read_text()):
             strings.add(double or single)
     return strings
@@ -87,7 +88,7 @@ def _template_strings() -> set[str]:
 
 def _code_strings() -> set[str]:
     strings = set()
-    for module in APP_CODE.rglob("*.py"):
+    for module in (path for folder in CODE for path in folder.rglob("*.py")):
         for node in ast.walk(ast.parse(module.read_text())):
             if (
                 isinstance(node, ast.Call)
@@ -101,9 +102,9 @@ def _code_strings() -> set[str]:
     return strings
 
 
-def test_the_apps_labels_are_in_the_catalogue(catalogue):
-    """A label added to an app template or view after the last `make messages` is not in the
-    catalogue at all, which the test above cannot see: this one reads the sources."""
+def test_the_labels_of_the_app_and_the_portal_are_in_the_catalogue(catalogue):
+    """A label added to an app or portal template or view after the last `make messages` is
+    not in the catalogue at all, which the test above cannot see: this one reads the sources."""
     translated = {entry.msgid for entry in catalogue.translated_entries() if not entry.msgctxt}
     sources = _template_strings() | _code_strings()
     assert len(sources) > 50
@@ -122,7 +123,7 @@ def _compiled(entries: list[polib.POEntry] | polib.MOFile) -> dict[tuple[str, st
 
 
 def test_the_compiled_catalogue_is_the_translated_one(catalogue):
-    """The app reads django.mo: one compiled from an older django.po would show old words
+    """The app and the portal read django.mo: one compiled from an older django.po would show old words
     (`make messages` compiles it; compilemessages leaves fuzzy entries out, as here)."""
     compiled = polib.mofile(str(MO))
     assert _compiled(compiled) == _compiled(catalogue.translated_entries())

@@ -26,11 +26,11 @@ def test_a_cashier_checks_and_redeems_a_voucher_at_the_counter(browser_page: Pag
     page = browser_page
 
     sign_in(page, f"{live_server.url}/portal/login/", "till@example.test", PASSWORD)
-    page.get_by_role("link", name="Counter").click()
+    page.get_by_role("link", name="Counter", exact=True).click()
     page.get_by_label("Voucher code").fill(typed)
-    page.get_by_role("button", name="Check").click()
+    page.get_by_role("button", name="Check without redeeming").click()
     expect(page.get_by_text("Valid.")).to_be_visible()
-    page.get_by_role("button", name="Redeem").click()
+    page.get_by_role("button", name="Redeem", exact=True).click()
 
     expect(page.get_by_text(f"Redeemed {code_format(voucher.code)}.")).to_be_visible()
     redemption = Redemption.objects.get(voucher=voucher)

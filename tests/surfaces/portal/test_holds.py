@@ -213,3 +213,64 @@ def test_another_merchants_hold_is_not_found(client, manager):
     theirs.refresh_from_db()
     assert theirs.status == HoldStatus.ACTIVE
     assert theirs.ref not in client.get(reverse("portal:holds", args=[slug])).content.decode()
+
+
+def _appealed(manager, member):
+    hold = _hold_of(manager, member)
+    return hold, hold_appeal(hold=hold, member=member, text="I returned the car on time at the airport.")
+
+
+def test_a_manager_accepts_an_appeal_which_lifts_the_hold(client, manager, member):
+    hold, appeal = _appealed(manager, member)
+    slug = manager.merchant.slug
+    page = client.get(reverse("portal:hold", args=[slug, hold.ref])).content.decode()
+    assert "Answer the appeal" in page
+
+    response = client.post(
+        reverse("portal:hold-appeal", args=[slug, hold.ref]),
+        {"answer": "accept", "reason": "The return was logged at the airport desk."},
+        follow=True,
+    )
+
+    hold.refresh_from_db()
+    appeal.refresh_from_db()
+    assert (hold.status, hold.lifted_how) == (HoldStatus.LIFTED, HoldEnd.MERCHANT)
+    assert appeal.status == AppealStatus.CLOSED
+    assert "You accepted the appeal" in response.content.decode()
+    assert "Answer the appeal" not in response.content.decode()
+    assert hold.audit.filter(note__contains="Appeal accepted: The return was logged").exists()
+    assert Notification.objects.filter(member=member, kind="hold_lifted").exists()
+
+
+def test_a_manager_declines_an_appeal_with_a_reason_and_the_operators_still_decide(client, manager, member):
+    hold, appeal = _appealed(manager, member)
+    url = reverse("portal:hold-appeal", args=[manager.merchant.slug, hold.ref])
+
+    no_reason = client.post(url, {"answer": "decline", "reason": ""}, follow=True)
+    assert "say why" in no_reason.content.decode()
+    client.post(url, {"answer": "decline", "reason": "The car came back 3 days late."})
+
+    hold.refresh_from_db()
+    appeal.refresh_from_db()
+    assert hold.status == HoldStatus.ACTIVE
+    assert appeal.status == AppealStatus.OPEN
+    entry = AuditEntry.objects.get(action="hold.appeal_declined")
+    assert (entry.target, entry.actor_user, entry.params) == (
+        hold.ref,
+        manager.user,
+        {"reason": "The car came back 3 days late."},
+    )
+
+
+def test_without_an_open_appeal_there_is_nothing_to_decline(client, manager, member):
+    hold = _hold_of(manager, member)
+    url = reverse("portal:hold-appeal", args=[manager.merchant.slug, hold.ref])
+
+    response = client.post(url, {"answer": "decline", "reason": "No."}, follow=True)
+
+    assert "no appeal of this hold waiting" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="hold.appeal_declined").exists()
+    assert (
+        "Answer the appeal"
+        not in client.get(reverse("portal:hold", args=[manager.merchant.slug, hold.ref])).content.decode()
+    )

@@ -17,6 +17,7 @@ from perks.merchants.services.webhooks.delivery import (
     webhook_delivery_attempt,
     webhook_delivery_retry,
     webhook_emit,
+    webhook_endpoint_test,
 )
 from perks.merchants.services.webhooks.endpoints import (
     WEBHOOK_EVENT_TYPES,
@@ -33,5 +34,6 @@ __all__ = [
     "webhook_delivery_retry",
     "webhook_emit",
     "webhook_endpoint_create",
+    "webhook_endpoint_test",
     "webhook_endpoint_update",
 ]

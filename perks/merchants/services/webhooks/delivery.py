@@ -49,6 +49,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from loyalty.core.errors import Conflict, Invalid
+from perks.merchants.audit import AuditAction
 from perks.merchants.models import (
     WEBHOOK_RETRY_WINDOW,
     AttemptOutcome,
@@ -67,6 +68,10 @@ from perks.merchants.sql import deliveries_insert, events_insert
 from perks.merchants.tasks import webhook_endpoint_deliver
 
 SIGNATURE_HEADER = "Perkline-Signature"
+USER_AGENT = "Perkline-Webhooks/1.0"
+# Sent only when staff ask for it (`webhook_endpoint_test`); not in WEBHOOK_EVENT_TYPES, so
+# no endpoint subscribes to it and no other part may emit it.
+TEST_EVENT_TYPE = "webhook.test"
 
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 10
@@ -219,6 +224,38 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> Webhoo
         _deliveries_send_on_commit([(delivery.pk, delivery.endpoint_id)])
     delivery.refresh_from_db()
     return delivery
+
+
+def webhook_endpoint_test(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookDelivery:
+    """Send `endpoint` a `webhook.test` event now, whatever it subscribes to, as every event
+    goes (signed, attempted, retried and logged), so a partner can check their end before a
+    real event depends on it. No endpoint can subscribe to the type: only this one gets it."""
+    actor_require(actor=actor, merchant=endpoint.merchant, permission=Permission.WEBHOOKS_MANAGE)
+    if not endpoint.is_active:
+        raise Conflict("Turn the endpoint on before you send it a test event.", param="endpoint")
+    with transaction.atomic():
+        event = WebhookEvent.objects.create(
+            merchant=endpoint.merchant, type=TEST_EVENT_TYPE, data={"test": True, "endpoint": endpoint.ref}
+        )
+        delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint)
+        audit_record(
+            merchant=endpoint.merchant,
+            actor=actor,
+            action=AuditAction.WEBHOOK_ENDPOINT_TESTED,
+            target=endpoint.ref,
+            params={"url": endpoint.url},
+        )
+        _deliveries_send_on_commit([(delivery.pk, endpoint.pk)])
+    return delivery
+
+
+def webhook_request_headers(*, signature: str) -> dict[str, str]:
+    """The headers of every delivery's POST, signed with `signature`."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: signature,
+    }
 
 
 def webhook_body(event: WebhookEvent) -> bytes:
@@ -395,11 +432,9 @@ def _close(delivery_id: int, status: str, now: datetime) -> None:
 
 
 def _post(session: requests.Session, endpoint: WebhookEndpoint, body: bytes) -> _Result:
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Perkline-Webhooks/1.0",
-        SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=int(time.time()), body=body),
-    }
+    headers = webhook_request_headers(
+        signature=webhook_signature(secret=endpoint.secret, timestamp=int(time.time()), body=body)
+    )
     started = time.perf_counter()
     try:
         with session.post(
