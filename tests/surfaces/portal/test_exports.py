@@ -160,12 +160,9 @@ def test_keyset_batches_read_the_same_rows_as_the_cursor(manager, monkeypatch, d
 
     through_cursor = list(redemptions_csv(merchant=manager.merchant, since=since, until=until))
     settings_dict = connections["default"].settings_dict
-    settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
-    try:
-        with django_assert_max_num_queries(4):  # three batches of at most 3, and the empty one
-            in_batches = list(redemptions_csv(merchant=manager.merchant, since=since, until=until))
-    finally:
-        settings_dict.pop("DISABLE_SERVER_SIDE_CURSORS")
+    monkeypatch.setitem(settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    with django_assert_max_num_queries(4):  # three batches of at most 3, and the empty one
+        in_batches = list(redemptions_csv(merchant=manager.merchant, since=since, until=until))
 
     assert len(through_cursor) == 1 + 3  # the header, then a chunk of text per 3 rows
     assert in_batches == through_cursor
