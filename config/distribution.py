@@ -124,6 +124,7 @@ TABLES: dict[str, Placement] = {
     "merchants_webhookevent": _merchant(),
     "merchants_webhookdelivery": _merchant("merchant_id", "event_id", "endpoint_id", added_from="event_id"),
     "merchants_webhookattempt": _merchant("merchant_id", "delivery_id", added_from="delivery_id"),
+    "merchants_webhookattemptkey": _merchant("merchant_id", "delivery_id", added_from="delivery_id"),
     "merchants_auditentry": _merchant(),
     "vouchers_campaign": _merchant("merchant_id", "perk_id"),
     "vouchers_campaignchunk": _merchant("merchant_id", "campaign_id", added_from="campaign_id"),
@@ -132,6 +133,7 @@ TABLES: dict[str, Placement] = {
     "vouchers_redemption": _merchant("merchant_id", "voucher_id", "reservation_id", "location_id"),
     "vouchers_redemptionreversal": _merchant("merchant_id", "redemption_id", added_from="redemption_id"),
     "vouchers_usagerecord": _merchant("merchant_id", "redemption_id"),
+    "vouchers_usagekey": _merchant("merchant_id", "redemption_id", added_from="redemption_id"),
     "vouchers_redemptionbatch": _merchant(),
     "vouchers_redemptionbatchitem": _merchant(
         "merchant_id", "batch_id", "redemption_id", added_from="batch_id"
@@ -145,6 +147,10 @@ TABLES: dict[str, Placement] = {
     # Tables keyed by something that is neither a member nor a merchant.
     "django_session": Distributed("session_key", "django_session"),
     "billing_stripeevent": Distributed("stripe_id", "billing_stripeevent"),
+    # The unpartitioned keys of monthly-partitioned history (loyalty/core/partitioning),
+    # each checked on the one shard its key hashes to.
+    "scoring_eventkey": Distributed("source", "scoring_eventkey"),
+    "members_notificationkey": Distributed("dedupe_key", "members_notificationkey"),
     # Plain tables on the coordinator.
     "axes_accessattempt": Local(
         "sign-in failures by username and address, a row or two a failing sign-in, read "
@@ -184,15 +190,10 @@ UNIQUE_EXCEPTIONS: dict[tuple[str, tuple[str, ...]], str] = {
     (MEMBER, ("username",)): _key_table("auth_username", "username") + "; sign-in finds the user's id there",
     ("members_member", ("ref",)): _key_table("members_memberref", "ref")
     + "; partners name a member by ref alone, and that table routes them",
-    ("members_notification", ("dedupe_key",)): (
-        "every dedupe key names one member's own event (a voucher of theirs, their wallet's "
-        "expiry): the key becomes (member_id, dedupe_key), the same guarantee"
-    ),
     ("members_memberpass", ("token_id",)): (
         "a pass id is 128 random bits: the key becomes (member_id, token_id); the migration "
         "signs the member's id into the pass beside it, so its check is routed to one shard"
     ),
-    ("scoring_scoreevent", ("source", "external_id")): _key_table("scoring_eventkey", "source"),
     ("scoring_hold", ("ref",)): (
         "100 random bits (loyalty/core/refs.py): the key becomes (member_id, ref); the "
         "holding merchant's and the operator's look-ups by ref alone scan every shard's index"

@@ -43,7 +43,11 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # renditions made, replaced files deleted (each sweep lists one folder per owner).
     "merchants-logos-sweep": {"task": "merchants.logos_sweep", "schedule": crontab(minute="*/10")},
     "catalog-perk-images-sweep": {"task": "catalog.perk_images_sweep", "schedule": crontab(minute="5-59/10")},
-    # Idempotency-Key records past their 24 hours of replay.
+    # Monthly partitions of the history tables (PostgreSQL): months ahead made, months past
+    # their retention dropped (settings.PARTITION_RETENTION).
+    "core-partitions-maintain": {"task": "core.partitions_maintain", "schedule": crontab(hour=1, minute=50)},
+    # Idempotency-Key records past their 24 hours of replay (a plain table purged in batches:
+    # a day's rows, too short-lived for monthly partitions).
     "idempotency-records-purge": {"task": "api.idempotency_records_purge", "schedule": 3600.0},
     # Billing: Stripe events a lost task left unapplied; holds whose capture policy is due
     # before their authorisation lapses, and deposits never completed; last month's

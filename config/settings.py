@@ -242,6 +242,27 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- Partitioned history (PostgreSQL: docs/operations.md, "Partitioned history") -------
+
+# Months of each monthly-partitioned table to keep; older months are dropped whole by beat's
+# partitions job. None keeps every month: score events (a score counts an event for up to
+# twelve half-lives, years: loyalty/scoring/engine.py), usage (billing) and audit. Each is
+# overridable as PARTITION_RETENTION_<TABLE> (e.g. PARTITION_RETENTION_MEMBERS_MEMBERLOOKUP=36,
+# 0 to keep every month).
+PARTITION_RETENTION: dict[str, int | None] = {
+    table: env.int(f"PARTITION_RETENTION_{table.upper()}", default=months or 0) or None
+    for table, months in {
+        "members_memberlookup": 24,
+        "members_notification": 12,
+        "merchants_webhookattempt": 3,
+        "scoring_scoresnapshot": 24,
+        "scoring_scoreevent": None,
+        "vouchers_usagerecord": None,
+        "merchants_auditentry": None,
+    }.items()
+}
+PARTITION_PREMAKE = env.int("PARTITION_PREMAKE", default=4)  # months made ahead
+
 # --- Points ---------------------------------------------------------------------------
 
 POINTS_EXPIRY_MONTHS = env.int("POINTS_EXPIRY_MONTHS", default=12)

@@ -129,3 +129,11 @@ def task(name: str, **options: Any) -> Callable[[Callable[P, R]], PerklineTask[P
 def ping(token: str) -> str:
     """Echo the token: proof that a worker took a message off the broker and answered."""
     return token
+
+
+@task("core.partitions_maintain")
+def partitions_maintain() -> list[str]:
+    """Months ahead made and months past retention dropped, on PostgreSQL (beat, nightly)."""
+    from loyalty.core.partitioning import partitions_maintain
+
+    return partitions_maintain()

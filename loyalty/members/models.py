@@ -88,6 +88,21 @@ class ConsentChange(models.Model):
         return f"{self.member_id} {self.dimension} {choice} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
+class NotificationKey(models.Model):
+    """Each dedupe key a notification was written under: what keeps a notification once.
+
+    Notifications are partitioned by month on PostgreSQL (loyalty/core/partitioning), whose
+    unique keys must contain the month, so the key lives here, unpartitioned, claimed first
+    in the writer's transaction (services/notifications.py). Kept when a month of
+    notifications is dropped: a job replayed later still finds its notice given.
+    """
+
+    dedupe_key = models.CharField(max_length=200, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.dedupe_key
+
+
 class Notification(models.Model):
     """Something a member should be told (points about to expire, a voucher redeemed).
 
@@ -104,7 +119,6 @@ class Notification(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["member", "-created_at"])]
-        constraints = [unique_text("dedupe_key")]
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.member_id}"

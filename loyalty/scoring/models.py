@@ -133,8 +133,26 @@ class EventCap(models.TextChoices):
     )
 
 
+class EventKey(models.Model):
+    """Each (source, external id) a score event was stored under: what keeps an event once.
+
+    Score events are partitioned by month on PostgreSQL (loyalty/core/partitioning.py), and a
+    partitioned table's unique keys must contain its partition key: so the key lives here,
+    unpartitioned, written first in the event's own transaction. Kept for ever, even when an
+    event's month would be dropped, so that a replayed old event is still a duplicate.
+    """
+
+    pk = models.CompositePrimaryKey("source", "external_id")
+    source = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=255)
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.external_id}"
+
+
 class ScoreEvent(models.Model):
-    """Append-only: one piece of commercial data about a member, unique per (source, external id)."""
+    """Append-only: one piece of commercial data about a member, unique per (source, external
+    id) through its `EventKey`."""
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="score_events", db_index=False)
     source = models.CharField(max_length=32, help_text=_("A merchant ref (mch_…) or 'platform'."))
@@ -160,7 +178,6 @@ class ScoreEvent(models.Model):
             models.Index(fields=["member"], condition=~Q(cap=""), name="score_event_capped"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="score_event_once_per_source"),
             models.CheckConstraint(
                 condition=Q(impact__gte=-100) & Q(impact__lte=100), name="score_event_impact_range"
             ),
@@ -466,7 +483,12 @@ class Dispute(models.Model):
     once; the merchant may confirm it with evidence and an operator decides, or nobody does
     within the deadline and it is removed. An event is disputed at most once."""
 
-    event = models.OneToOneField(ScoreEvent, on_delete=models.PROTECT, related_name="dispute")
+    # No database FK: PostgreSQL cannot reference a partitioned table by its id alone (its
+    # key includes the month). A dispute is opened by the service on an event it has just
+    # read, inside the events' retention (which keeps every event a score counts).
+    event = models.OneToOneField(
+        ScoreEvent, on_delete=models.PROTECT, related_name="dispute", db_constraint=False
+    )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="disputes", db_index=False)
     merchant_ref = models.CharField(max_length=32)
     reason = models.TextField(help_text=_("The member's words."))

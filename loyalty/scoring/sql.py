@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from loyalty.core.partitioning import keys_insert_new
 from loyalty.core.sql import Statement, column_value, database, row_read
 from loyalty.scoring.bands import Bands
 from loyalty.scoring.engine import ENGINE, HALF_WEIGHT, HORIZON_HALF_LIVES, MILLI, DimensionRule, Engine
@@ -26,6 +27,7 @@ from loyalty.scoring.models import (
     DIMENSION_BITS,
     DISPUTE_NOT_COUNTING_STATUSES,
     Dispute,
+    EventKey,
     Hold,
     HoldCategory,
     HoldEnd,
@@ -78,12 +80,13 @@ EVENT_FIELDS = (
     "cap",
 )
 
-# One statement stores a batch and says which of its rows are new: a duplicate is counted,
+# A batch's keys are claimed in the key table first (EventKey: score events are partitioned
+# by month on PostgreSQL, and a partitioned table keeps no unique key without its month),
+# then one statement stores the rows whose key was claimed now: a duplicate is counted,
 # never stored twice, and never fails the batch. {table}, {columns} and {rows} are the
 # connection's quoting of the names and the batch's placeholders.
 EVENTS_INSERT_NEW = Statement(
-    "INSERT INTO {table} ({columns}) VALUES {rows} "
-    "ON CONFLICT (source, external_id) DO NOTHING RETURNING member_id, kind, external_id",
+    "INSERT INTO {table} ({columns}) VALUES {rows} RETURNING member_id, kind, external_id",
     replaces="loyalty.scoring.services.ingest:_insert_new_one_by_one",
 )
 
@@ -92,6 +95,13 @@ def events_insert_new(rows: list[dict[str, Any]]) -> Iterator[tuple[int, str, st
     """Insert `rows` (values by field name, EVENT_FIELDS) that are not stored yet; yields the
     (member id, kind, external id) of each row stored now. One statement for a batch on
     PostgreSQL; SQLite takes at most 999 parameters a statement, so there it is a few."""
+    claimed = keys_insert_new(EventKey, ((row["source"], row["external_id"]) for row in rows))
+    first = {(row["source"], row["external_id"]): row for row in reversed(rows)}  # the first of each key
+    rows = [
+        row
+        for row in rows
+        if first[row["source"], row["external_id"]] is row and (row["source"], row["external_id"]) in claimed
+    ]
     if not rows:
         return
     by_name = {field.name: field for field in ScoreEvent._meta.concrete_fields}

@@ -262,6 +262,22 @@ class AttemptOutcome(models.TextChoices):
     INTERRUPTED = "interrupted", _("Interrupted: the sender stopped before it learnt the outcome")
 
 
+class WebhookAttemptKey(models.Model):
+    """Each (delivery, number) an attempt was written under: what keeps attempt numbers once.
+
+    Attempts are partitioned by month on PostgreSQL (loyalty/core/partitioning), whose
+    unique keys must contain the month, so the key lives here, unpartitioned, written in the
+    attempt's own transaction. It goes with its delivery.
+    """
+
+    pk = models.CompositePrimaryKey("delivery", "number")
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="+", db_index=False)
+    number = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"
+
+
 class WebhookAttempt(models.Model):
     """One try at a delivery: written when it starts, completed once with what came back."""
 
@@ -278,7 +294,6 @@ class WebhookAttempt(models.Model):
     class Meta:
         ordering = ["delivery", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_number_unique"),
             models.CheckConstraint(condition=Q(number__gte=1), name="webhook_attempt_number_positive"),
         ]
 

@@ -322,6 +322,22 @@ class UsageKind(models.TextChoices):
     REVERSAL = "reversal", _("Reversal")
 
 
+class UsageKey(models.Model):
+    """One row a (redemption, kind) given a usage row: what keeps usage once per redemption.
+
+    Usage records are partitioned by month on PostgreSQL (loyalty/core/partitioning), whose
+    unique keys must contain the month, so the key lives here, unpartitioned, claimed first
+    in the transaction that writes the usage (sql.USAGE_INSERT). Kept as long as usage is.
+    """
+
+    pk = models.CompositePrimaryKey("redemption", "kind")
+    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.CharField(max_length=16, choices=UsageKind.choices)
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.redemption_id}"
+
+
 class UsageRecord(models.Model):
     """What a merchant is billed for: one row a redemption, and a negative one if it is
     reversed. Written once by the redemption's side-effect task, invoiced later."""
@@ -343,7 +359,6 @@ class UsageRecord(models.Model):
             )
         ]
         constraints = [
-            models.UniqueConstraint(fields=["redemption", "kind"], name="usage_once_per_redemption_kind"),
             models.CheckConstraint(
                 condition=(
                     Q(kind=UsageKind.REDEMPTION, quantity=1) | Q(kind=UsageKind.REVERSAL, quantity=-1)

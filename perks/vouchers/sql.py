@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Case, F, Q, QuerySet, Value, When
 
+from loyalty.core.partitioning import keys_insert_new
 from loyalty.core.sql import Columns, Statement, database, instances, prepared_cursor, row_read
 from loyalty.members.models import LookupPurpose, Member, MemberLookup
 from loyalty.scoring.models import MemberStanding, Tier
@@ -27,6 +28,7 @@ from perks.vouchers.codes import codes_generate
 from perks.vouchers.models import (
     Campaign,
     Redemption,
+    UsageKey,
     UsageKind,
     UsageRecord,
     Voucher,
@@ -277,16 +279,18 @@ def due_claim_orm(*, batch: int, now: datetime) -> list[int]:
 
 
 # The usage rows of a batch of redemptions (of `kind`: a redemption's +1, a reversal's -1),
-# `{rows}` their ids (`_rows`). A row already there is skipped, as the unique (redemption,
-# kind) says, and the redemptions really recorded now are returned: only they get the
-# rest of their side effects, so a batch applied again, or two at once, record once.
+# `{rows}` their ids (`_rows`), only those whose (redemption, kind) key was claimed in
+# UsageKey just before, in the same transaction (usage is partitioned by month on
+# PostgreSQL, and a partitioned table keeps no unique key without its month): a row
+# already there is skipped, and the redemptions really recorded now are returned: only
+# they get the rest of their side effects, so a batch applied again, or two at once,
+# record once.
 USAGE_INSERT = Statement(
     f"INSERT INTO {UsageRecord._meta.db_table} (merchant_id, redemption_id, kind, quantity, recorded_at)"  # nosec B608  # model names and constants only; values are bound parameters
     f" SELECT rd.merchant_id, rd.id, %s, %s, %s FROM {{rows}} JOIN {Redemption._meta.db_table} rd"
     " ON rd.id = r.id"
-    " WHERE true"  # SQLite reads ON CONFLICT after a bare FROM as a join constraint
     " ORDER BY rd.id"
-    " ON CONFLICT (redemption_id, kind) DO NOTHING RETURNING redemption_id",
+    " RETURNING redemption_id",
     replaces="perks.vouchers.services.side_effects:redemption_side_effects_apply",
 )
 
@@ -294,6 +298,10 @@ USAGE_INSERT = Statement(
 def usage_insert(*, redemption_ids: Sequence[int], kind: str, now: datetime) -> list[int]:
     """The usage row of `kind` for each of `redemption_ids` that has none; returns the
     redemptions given one now."""
+    claimed = keys_insert_new(UsageKey, ((redemption_id, kind) for redemption_id in sorted(redemption_ids)))
+    redemption_ids = [redemption_id for redemption_id, _ in sorted(claimed)]
+    if not redemption_ids:
+        return []
     rows, row_params = _rows(("id",), ("bigint",), [list(redemption_ids)])
     quantity = 1 if kind == UsageKind.REDEMPTION else -1
     with prepared_cursor() as cursor:

@@ -5,9 +5,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
-from loyalty.members.models import Member, Notification
+from loyalty.core.partitioning import keys_insert_new
+from loyalty.members.models import Member, Notification, NotificationKey
 
 
 @dataclass(frozen=True)
@@ -26,15 +28,24 @@ def notification_add(
 
 
 def notifications_add(*, items: Iterable[NotificationInput]) -> None:
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                member_id=item.member_id, kind=item.kind, dedupe_key=item.dedupe_key, params=dict(item.params)
-            )
-            for item in items
-        ],
-        ignore_conflicts=True,
-    )
+    """Add each notification whose `dedupe_key` is new: the keys are claimed in NotificationKey
+    first, in this transaction (notifications are partitioned by month on PostgreSQL, and a
+    partitioned table keeps no unique key without its month), and only those rows written."""
+    items = sorted(items, key=lambda item: item.dedupe_key)  # keys claimed in one order: no deadlock
+    with transaction.atomic():
+        claimed = keys_insert_new(NotificationKey, ((item.dedupe_key,) for item in items))
+        fresh = {item.dedupe_key: item for item in reversed(items) if (item.dedupe_key,) in claimed}
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    member_id=item.member_id,
+                    kind=item.kind,
+                    dedupe_key=item.dedupe_key,
+                    params=dict(item.params),
+                )
+                for item in fresh.values()
+            ]
+        )
 
 
 def notification_mark_read(*, member: Member, notification_id: int, now: datetime | None = None) -> None:

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db.models import Sum
 from django.db.transaction import atomic
 
-from loyalty.members.models import Notification
+from loyalty.core.partitioning import keys_insert_new
+from loyalty.members.models import Notification, NotificationKey
 from loyalty.points.locks import accounts_lock
 from loyalty.points.models import PlatformAccount, PointsLot, TransactionKind
 from loyalty.points.services.accounts import platform_account
@@ -94,11 +95,9 @@ def _notify_expiring(today: date) -> int:
         )
         for row in expiring
     ]
-    already = set(
-        Notification.objects.filter(dedupe_key__in=[n.dedupe_key for n in notices]).values_list(
-            "dedupe_key", flat=True
-        )
-    )
-    fresh = [n for n in notices if n.dedupe_key not in already]
-    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    # Keys claimed first, as notifications_add does: the notices of a rerun are all taken.
+    with atomic():
+        claimed = keys_insert_new(NotificationKey, sorted((n.dedupe_key,) for n in notices))
+        fresh = [n for n in notices if (n.dedupe_key,) in claimed]
+        Notification.objects.bulk_create(fresh)
     return len(fresh)

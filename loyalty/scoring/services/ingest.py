@@ -1,9 +1,10 @@
 """Recording score events: bulk, idempotent per (source, external id), safe under concurrency.
 
-One INSERT … ON CONFLICT DO NOTHING RETURNING (sql.EVENTS_INSERT_NEW) stores a whole batch
-and says which rows are new, so a duplicate is counted, never stored twice, and never fails
-the batch. Rows are inserted in (source, external id) order, so two overlapping batches take
-their unique-index locks in the same order and cannot deadlock.
+One INSERT … ON CONFLICT DO NOTHING RETURNING claims a whole batch's keys in EventKey, and
+one INSERT (sql.EVENTS_INSERT_NEW) stores the rows whose key was new, so a duplicate is
+counted, never stored twice, and never fails the batch. Keys are claimed in (source,
+external id) order, so two overlapping batches take their unique-index locks in the same
+order and cannot deadlock.
 
 A merchant's negative events are stamped with their cap (`caps.py`) as they are stored.
 The standings of the members they name are locked first, in member order as the
@@ -29,6 +30,7 @@ from loyalty.scoring.models import (
     DISPUTE_OPEN_STATUSES,
     PLATFORM_SOURCE,
     DisputeStatus,
+    EventKey,
     EventKind,
     MemberStanding,
     RecomputeCause,
@@ -265,6 +267,7 @@ def _insert_new_one_by_one(rows: list[dict[str, Any]]) -> Iterator[tuple[int, st
     for row in rows:
         fields = {attnames[name]: row[name] for name in EVENT_FIELDS}
         key = {"source": fields.pop("source"), "external_id": fields.pop("external_id")}
-        event, created = ScoreEvent.objects.get_or_create(**key, defaults=fields)
+        _, created = EventKey.objects.get_or_create(**key)
         if created:
+            event = ScoreEvent.objects.create(**key, **fields)
             yield event.member_id, event.kind_id, event.external_id

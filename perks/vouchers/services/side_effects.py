@@ -49,7 +49,7 @@ from perks.merchants.services.webhooks.delivery import (
     webhook_sends_gathered,
 )
 from perks.vouchers.codes import code_format
-from perks.vouchers.models import Redemption, RedemptionReversal, UsageKind, UsageRecord
+from perks.vouchers.models import Redemption, RedemptionReversal, UsageKey, UsageKind, UsageRecord
 from perks.vouchers.services.rollup import rollup_redemptions_count
 from perks.vouchers.sql import due_claim, lookups_insert, usage_insert
 from perks.vouchers.tasks import redemption_side_effects_due as drain
@@ -353,10 +353,13 @@ def reversals_side_effects_apply(*, reversal_ids: Sequence[int], now: datetime |
 
 
 def _usage_record(redemption: Redemption, kind: str) -> bool:
-    """Insert the usage row of `kind`; False when it exists (the unique constraint decides)."""
-    _, created = UsageRecord.objects.get_or_create(
-        redemption=redemption,
-        kind=kind,
-        defaults={"merchant": redemption.merchant, "quantity": 1 if kind == UsageKind.REDEMPTION else -1},
-    )
+    """Insert the usage row of `kind`; False when it exists (its UsageKey's primary key decides)."""
+    _, created = UsageKey.objects.get_or_create(redemption=redemption, kind=kind)
+    if created:
+        UsageRecord.objects.create(
+            redemption=redemption,
+            kind=kind,
+            merchant=redemption.merchant,
+            quantity=1 if kind == UsageKind.REDEMPTION else -1,
+        )
     return created

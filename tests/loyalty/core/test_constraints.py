@@ -4,8 +4,9 @@ nothing uses."""
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, models
+from django.utils import timezone
 
-from loyalty.members.models import Notification
+from loyalty.members.models import MemberPass
 from tests.factories import MemberFactory
 
 
@@ -39,8 +40,8 @@ def test_no_column_of_ours_has_an_index_for_like_patterns():
 
 @pytest.mark.django_db
 def test_a_unique_text_column_still_refuses_a_repeat():
-    member = MemberFactory.create()
-    Notification.objects.create(member=member, kind="k", dedupe_key="once")
+    member, expires_at = MemberFactory.create(), timezone.now()
+    MemberPass.objects.create(member=member, token_id="once", expires_at=expires_at)
 
     with pytest.raises(IntegrityError):
-        Notification.objects.create(member=member, kind="k", dedupe_key="once")
+        MemberPass.objects.create(member=member, token_id="once", expires_at=expires_at)

@@ -104,15 +104,23 @@ def test_a_thousand_events_take_as_many_queries_as_ten():
 
     small, large = queries_for(10, "small"), queries_for(1000, "large")
 
-    def event_inserts(queries):
-        return [sql for sql in queries if sql.startswith('INSERT INTO "scoring_scoreevent"')]
+    def inserts(queries, table):
+        return [sql for sql in queries if sql.startswith(f'INSERT INTO "{table}"')]
 
-    # PostgreSQL stores the batch in one statement; SQLite takes at most 999 parameters one.
+    def others(queries):
+        return (
+            len(queries)
+            - len(inserts(queries, "scoring_scoreevent"))
+            - len(inserts(queries, "scoring_eventkey"))
+        )
+
+    # PostgreSQL stores the batch (and claims its keys) in one statement each; SQLite takes
+    # at most 999 parameters a statement.
     per_statement = 999 // len(EVENT_FIELDS)
-    assert len(event_inserts(large)) == (
-        1 if connection.vendor == "postgresql" else -(-1000 // per_statement)
-    )
-    assert len(large) - len(event_inserts(large)) == len(small) - len(event_inserts(small))
+    postgres = connection.vendor == "postgresql"
+    assert len(inserts(large, "scoring_scoreevent")) == (1 if postgres else -(-1000 // per_statement))
+    assert len(inserts(large, "scoring_eventkey")) == (1 if postgres else -(-1000 // (999 // 2)))
+    assert others(large) == others(small)
     assert ScoreEvent.objects.count() == 1010
 
 

@@ -56,6 +56,7 @@ from perks.merchants.models import (
     DeliveryStatus,
     Merchant,
     WebhookAttempt,
+    WebhookAttemptKey,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
@@ -393,6 +394,8 @@ def _attempt_start(delivery_id: int) -> tuple[WebhookAttempt, WebhookDelivery] |
             _close(delivery.pk, DeliveryStatus.FAILED, now)
             return None
         number = delivery.attempt_count + 1
+        # The attempt's number is kept once by its key row (attempts are partitioned by month).
+        WebhookAttemptKey.objects.create(delivery=delivery, number=number)
         attempt = WebhookAttempt.objects.create(delivery=delivery, number=number, started_at=now)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             attempt_count=number, next_attempt_at=now + _attempt_lease()
