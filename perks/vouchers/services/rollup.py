@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -103,16 +103,15 @@ def _waived(benefit: Any) -> Decimal:
 
 def _rows_add(moves: dict[Key, Figures]) -> None:
     """Add each move to its row: the missing rows inserted empty first, in key order (so two
-    transactions inserting the same keys wait rather than deadlock), then the rows locked in
-    primary-key order (as the recount locks them) and written back in one statement."""
+    transactions inserting the same keys wait rather than deadlock), then each row moved by
+    F(), in primary-key order (as the recount locks them)."""
     keys = sorted(moves, key=_sortable)
     _rows_ensure(keys)
-    rows = _rows_locked(keys)
-    for row in rows:
-        move = moves[(row.merchant_id, row.day, row.perk_id, row.location_id)]
-        for name in COUNTS:
-            setattr(row, name, getattr(row, name) + getattr(move, name))
-    PerkDay.objects.bulk_update(rows, COUNTS, batch_size=500)
+    for pk, key in sorted(_row_ids(keys).items()):
+        move = moves[key]
+        PerkDay.objects.filter(pk=pk, merchant_id=key[0]).update(
+            **{name: F(name) + getattr(move, name) for name in COUNTS if getattr(move, name)}
+        )
 
 
 def _sortable(key: Key) -> tuple[int, date, int, int]:
@@ -127,14 +126,19 @@ def _rows_ensure(keys: Iterable[Key]) -> None:
     )
 
 
-def _rows_locked(keys: Sequence[Key]) -> list[PerkDay]:
-    """The rows of `keys`, locked for this transaction in primary-key order."""
+def _row_ids(keys: Sequence[Key]) -> dict[int, Key]:
+    """The primary key of each key's row."""
     if not keys:
-        return []
+        return {}
     match = Q()
     for merchant_id, day, perk_id, location_id in keys:
         match |= Q(merchant_id=merchant_id, day=day, perk_id=perk_id, location_id=location_id)
-    return list(PerkDay.objects.filter(match).select_for_update(of=("self",)).order_by("pk"))
+    wanted = set(keys)
+    rows = PerkDay.objects.filter(match).values_list("pk", "merchant_id", "day", "perk_id", "location_id")
+    found = {
+        pk: (merchant_id, day, perk_id, location_id) for pk, merchant_id, day, perk_id, location_id in rows
+    }
+    return {pk: key for pk, key in found.items() if key in wanted}
 
 
 def rollup_recount(*, first: date, last: date, merchant: Merchant | None = None) -> int:
