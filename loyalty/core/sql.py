@@ -11,7 +11,7 @@ the ORM.
 """
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -184,6 +184,37 @@ def row_insert_after(obj: models.Model, *, statement: str, params: Sequence[Any]
         return False
     _saved(obj, row[0], db)
     return True
+
+
+def rows_insert_returning(
+    statement: Statement,
+    model: type[models.Model],
+    fields: Sequence["models.Field[Any, Any]"],
+    rows: Sequence[Sequence[Any]],
+) -> Iterator[tuple[Any, ...]]:
+    """Run `statement` (an INSERT with {table}, {columns} and {rows} to fill) over `rows`
+    (values of `fields`, in order) in batches of as many rows as the database's parameter
+    limit allows (one on PostgreSQL; SQLite takes 999 parameters), yielding what it returns."""
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = db.ops.bulk_batch_size(list(fields), list(rows))
+    with db.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            params = [
+                field.get_db_prep_save(value, db)
+                for row in batch
+                for field, value in zip(fields, row, strict=True)
+            ]
+            sql = statement.sql.format(
+                table=quote(model._meta.db_table),
+                columns=columns,
+                rows=", ".join([placeholders] * len(batch)),
+            )
+            cursor.execute(sql, params)
+            yield from (tuple(row) for row in cursor.fetchall())
 
 
 def _saved(obj: models.Model, pk: Any, db: BaseDatabaseWrapper) -> None:

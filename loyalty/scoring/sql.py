@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from loyalty.core.partitioning import keys_insert_new
-from loyalty.core.sql import Statement, column_value, database, row_read
+from loyalty.core.sql import Statement, column_value, database, row_read, rows_insert_returning
 from loyalty.scoring.bands import Bands
 from loyalty.scoring.engine import ENGINE, HALF_WEIGHT, HORIZON_HALF_LIVES, MILLI, DimensionRule, Engine
 from loyalty.scoring.models import (
@@ -106,25 +106,8 @@ def events_insert_new(rows: list[dict[str, Any]]) -> Iterator[tuple[int, str, st
         return
     by_name = {field.name: field for field in ScoreEvent._meta.concrete_fields}
     fields = [by_name[name] for name in EVENT_FIELDS]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = connection.ops.bulk_batch_size(fields, rows)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
-            params = [
-                field.get_db_prep_save(row[field.name], connection) for row in batch for field in fields
-            ]
-            cursor.execute(
-                EVENTS_INSERT_NEW.sql.format(
-                    table=quote(ScoreEvent._meta.db_table),
-                    columns=columns,
-                    rows=", ".join([placeholders] * len(batch)),
-                ),
-                params,
-            )
-            yield from cursor.fetchall()
+    values = [[row[field.name] for field in fields] for row in rows]
+    yield from rows_insert_returning(EVENTS_INSERT_NEW, ScoreEvent, fields, values)
 
 
 # The nightly full recomputation (bulk.py): the database does the arithmetic of engine.py,

@@ -9,7 +9,7 @@ from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-from loyalty.core.sql import Statement
+from loyalty.core.sql import Statement, rows_insert_returning
 
 PARTMAN = "partman"  # the schema pg_partman's functions and part_config live in
 OLD = "_unpartitioned"
@@ -270,27 +270,4 @@ def keys_insert_new(model: type[models.Model], keys: Iterable[tuple[Any, ...]]) 
     keys = list(dict.fromkeys(keys))
     if not keys:
         return set()
-    fields = list(model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = connection.ops.bulk_batch_size(fields, keys)
-    new: set[tuple[Any, ...]] = set()
-    with connection.cursor() as cursor:
-        for start in range(0, len(keys), per_statement):
-            batch = keys[start : start + per_statement]
-            params = [
-                field.get_db_prep_save(value, connection)
-                for key in batch
-                for field, value in zip(fields, key, strict=True)
-            ]
-            cursor.execute(
-                KEYS_INSERT_NEW.sql.format(
-                    table=quote(model._meta.db_table),
-                    columns=columns,
-                    rows=", ".join([placeholders] * len(batch)),
-                ),
-                params,
-            )
-            new.update(tuple(row) for row in cursor.fetchall())
-    return new
+    return set(rows_insert_returning(KEYS_INSERT_NEW, model, list(model._meta.concrete_fields), keys))
