@@ -19,6 +19,7 @@ Python sees the plaintext.
 """
 
 import base64
+import hashlib
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -46,6 +47,13 @@ ROTATION_BATCH = 500
 class DecryptionFailed(Exception):
     """No key held opens the value: its key was removed before the rotation ran, or the
     value was altered."""
+
+
+def secret_digest(secret: str) -> str:
+    """What is stored of a bearer secret Perkline made from 128 bits of randomness or more
+    (an API key, a staff invitation's token): its SHA-256, hex. No salt and no stretching:
+    those slow down guessing a password, and nobody guesses 128 random bits."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def encrypt(plaintext: str) -> str:

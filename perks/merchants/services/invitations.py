@@ -9,7 +9,6 @@ address again after its invitation expired replaces that one. The mail itself is
 surface's to write, since the link is a URL of the surface.
 """
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from loyalty.core.crypto import secret_digest
 from loyalty.core.errors import Conflict, Invalid, NotFound
 from perks.merchants.errors import InvitationClosed
 from perks.merchants.models import Invitation, InvitationStatus, Merchant, Staff
@@ -57,7 +57,7 @@ def staff_invite(*, merchant: Merchant, actor: User, email: str, role: str) -> C
                 merchant=merchant,
                 email=email,
                 role=role,
-                token_hash=_hash(token),
+                token_hash=secret_digest(token),
                 invited_by=actor,
                 created_at=now,
                 expires_at=now + INVITATION_LIFETIME,
@@ -101,7 +101,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
 def invitation_by_token(*, token: str) -> Invitation:
     """The pending invitation `token` opens; InvitationClosed says why one no longer does
     (used, revoked, expired), NotFound that the token names none."""
-    invitation = Invitation.objects.select_related("merchant").filter(token_hash=_hash(token)).first()
+    invitation = Invitation.objects.select_related("merchant").filter(token_hash=secret_digest(token)).first()
     if invitation is None:
         raise NotFound("This invitation link is not valid: check that the whole link was copied.")
     _check_open(invitation, timezone.now())
@@ -166,7 +166,7 @@ def _lock_open(token: str) -> Invitation:
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("merchant")
-        .filter(token_hash=_hash(token))
+        .filter(token_hash=secret_digest(token))
         .first()
     )
     if invitation is None:
@@ -211,7 +211,3 @@ def invitation_is_for(*, invitation: Invitation, user: User) -> bool:
 def invitation_account_exists(*, invitation: Invitation) -> bool:
     """Whether the invited address already signs in: then it accepts by signing in."""
     return get_user_model().objects.filter(_user_with_email(invitation.email)).exists()
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

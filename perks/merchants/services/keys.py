@@ -6,7 +6,6 @@ slow password hasher would only slow down every API request); the prefix is inde
 authentication is one query, and the comparison is constant-time.
 """
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -19,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from loyalty.core.crypto import secret_digest
 from loyalty.core.errors import Invalid
 from loyalty.core.refs import CROCKFORD
 from perks.merchants.errors import KeyAlreadyRevoked
@@ -37,7 +37,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 _SYMBOL = f"[{CROCKFORD}]"
 _KEY_FORMAT = re.compile(rf"{KEY_LABEL}({_SYMBOL}{{{PREFIX_LENGTH}}})_{_SYMBOL}{{{SECRET_LENGTH}}}")
 # Compared against when the prefix is unknown, so that case costs what a wrong secret costs.
-_NO_SUCH_KEY_HASH = hashlib.sha256(b"no such key").hexdigest()
+_NO_SUCH_KEY_HASH = secret_digest("no such key")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def api_key_create(*, merchant: Merchant, actor: User, name: str, scopes: Iterab
             merchant=merchant,
             name=name,
             prefix=prefix,
-            secret_hash=_hash(plaintext),
+            secret_hash=secret_digest(plaintext),
             scopes=chosen,
             created_by=actor,
         )
@@ -92,7 +92,7 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     if match is None:
         return None
     key = key_by_prefix(match.group(1))
-    presented = _hash(raw.strip())
+    presented = secret_digest(raw.strip())
     matches = hmac.compare_digest(key.secret_hash if key else _NO_SUCH_KEY_HASH, presented)
     if key is None or not matches or key.is_revoked or key.merchant.status == MerchantStatus.SUSPENDED:
         return None
@@ -108,10 +108,6 @@ def _touch(key: ApiKey) -> None:
     fresh = Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)
     ApiKey.objects.filter(fresh, pk=key.pk).update(last_used_at=now)
     key.last_used_at = now
-
-
-def _hash(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
 def _random(length: int) -> str:
