@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bench.result import BenchResult
-from bench.support.pages import page_timed, served_as
+from bench.support.pages import page_timed, served_as, slowest_headline
 from bench.support.server import bench_database
 from loyalty.members.models import Dimension, LinkStart, LookupPurpose, MemberLookup, Notification
 from loyalty.members.services import link_start, member_create, notifications_add
@@ -92,15 +92,14 @@ def run(scale: str) -> BenchResult:
                 name: page_timed(client, url, requests=config["requests"], warmup=config["warmup"])
                 for name, url in urls.items()
             }
-    slowest = max(rows, key=lambda name: rows[name]["p95_ms"])
+    headline = slowest_headline(rows)
+    slowest = headline.pop("slowest")
     over = [name for name, row in rows.items() if row["p95_ms"] > TARGET_MS]
     return BenchResult(
         name="app_pages",
         metric="server time of the slowest app page, p95 (in-process, PostgreSQL)",
-        value=rows[slowest]["p95_ms"],
         unit="ms",
-        floor=rows[slowest]["floor_p95_ms"],
-        slowdown=rows[slowest]["p95_ms"] / rows[slowest]["floor_p95_ms"],
+        **headline,
         scale={**config, "days": DAYS, "target_ms": TARGET_MS},
         notes=(
             f"slowest: {slowest}; over {TARGET_MS:.0f} ms: {', '.join(over) or 'none'}. "

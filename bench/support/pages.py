@@ -11,7 +11,7 @@ run again) and replays them on a bare psycopg cursor as many times: p95 of each.
 
 import statistics
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,6 +55,22 @@ def page_timed(client: Client, url: str, *, requests: int, warmup: int) -> dict[
         "median_ms": round(statistics.median(timings) * 1000, 2),
         "floor_p95_ms": round(_p95(floors) * 1000, 2),
         "queries": len(statements),
+    }
+
+
+Rows = dict[str, dict[str, Any]]
+
+
+def slowest_headline(rows: Rows, *, among: Iterable[str] | None = None) -> dict[str, Any]:
+    """The slowest page of `rows` (of those named `among`, by default all) as a result's
+    headline: its p95 as `value`, its floor's p95 as `floor`, their ratio, and its name."""
+    slowest = max(rows if among is None else among, key=lambda name: rows[name]["p95_ms"])
+    row = rows[slowest]
+    return {
+        "slowest": slowest,
+        "value": row["p95_ms"],
+        "floor": row["floor_p95_ms"],
+        "slowdown": row["p95_ms"] / row["floor_p95_ms"],
     }
 
 
