@@ -58,3 +58,11 @@ def screenshot(page: Page, name: str) -> None:
     folder = settings.VAR_DIR / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def htmx_ready(page: Page) -> None:
+    """A test is quicker than a person: before it changes a field that htmx listens to,
+    wait until the page has loaded and htmx has started (it binds its triggers when the
+    document is ready), or the change goes by unheard."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")

@@ -14,7 +14,7 @@ from perks.catalog.models import Perk, PerkStatus
 from perks.merchants.permissions import Role
 from tests.factories import JoinedMemberFactory, StaffFactory, UserFactory
 from tests.support.axe import axe_source, serious_violations
-from tests.support.browser import screenshot, sign_in
+from tests.support.browser import htmx_ready, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"
@@ -45,6 +45,7 @@ def test_an_owner_sets_up_a_perk_with_an_image_and_watches_it_appear_in_the_app(
     page.get_by_role("link", name="Perks", exact=True).click()
     expect(page.get_by_text("No perks yet.")).to_be_visible()
     page.get_by_role("link", name="Create a perk").click()
+    htmx_ready(page)
 
     # The type comes first; changing it swaps in that type's fields.
     page.get_by_label("Type of perk").select_option(label="Discount")
