@@ -4,9 +4,10 @@ against the floor of the same page's SQL run bare.
 The merchant: forty perks (a tenth of them deposit waivers) at twenty-five locations, with a
 year of daily rollup rows (a row a perk, location and day; about 27 redemptions each, so
 ten million in all at full scale), a row a perk and day of vouchers issued, and the points
-it funded each day. The rows are written into the rollup directly (COPY on PostgreSQL):
-what is measured is reading them, and the rollup is what makes that independent of how
-many redemptions there were.
+it funded each day. The rows are written into the rollup directly (COPY on PostgreSQL),
+and their day totals by perk and by location summed from them as the recount does: what
+is measured is reading them, and the rollup is what makes that independent of how many
+redemptions there were.
 
 The page is requested in-process through Django's whole stack with production settings,
 as bench/app_pages.py does, for the default 30 days, for 90 days and for 90 days of one
@@ -37,8 +38,8 @@ from perks.catalog.models import Perk, PerkStatus
 from perks.catalog.services import perk_create
 from perks.merchants.models import Location, Merchant
 from perks.merchants.services import location_create, merchant_create
-from perks.vouchers.models import MerchantDay, PerkDay
-from perks.vouchers.services.rollup import rollup_day
+from perks.vouchers.models import LocationDayTotal, MerchantDay, PerkDay, PerkDayTotal
+from perks.vouchers.services.rollup import rollup_day, rollup_totals_recount
 from surfaces.portal import charts
 
 SCALE: dict[str, dict[str, Any]] = {
@@ -120,6 +121,11 @@ def _merchant_with_history(config: dict[str, Any]) -> tuple[Any, Merchant, list[
     days = [today - timedelta(days=n) for n in range(config["days"])]
     rows, redemptions = _rows(merchant, perks, locations, days, rng)
     _load(rows)
+    rollup_totals_recount(first=days[-1], last=today, merchant=merchant)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (PerkDay, PerkDayTotal, LocationDayTotal):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     MerchantDay.objects.bulk_create(
         MerchantDay(merchant=merchant, day=day, points_funded=rng.randint(2_000, 9_000)) for day in days
     )
@@ -189,5 +195,3 @@ def _load(rows: list[tuple[Any, ...]]) -> None:
         cursor.cursor.copy(f"COPY {PerkDay._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
     ):
         copy.write(buffer.getvalue())
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {PerkDay._meta.db_table}")

@@ -139,6 +139,8 @@ TABLES: dict[str, Placement] = {
         "merchant_id", "batch_id", "redemption_id", added_from="batch_id"
     ),
     "vouchers_perkday": _merchant("merchant_id", "perk_id", "location_id"),
+    "vouchers_perkdaytotal": _merchant("merchant_id", "perk_id"),
+    "vouchers_locationdaytotal": _merchant("merchant_id", "location_id"),
     "vouchers_merchantday": _merchant(),
     "billing_invoice": _merchant(),
     "billing_invoicerun": _merchant("merchant_id", "invoice_id"),

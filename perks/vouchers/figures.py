@@ -1,7 +1,8 @@
 """The portal dashboard's reads: a merchant's figures over a range of days, from the daily
 rollup only (perks.vouchers.services.rollup), never from the vouchers or redemptions, so
 that their cost depends on the days and perks shown and not on how many redemptions made
-them: two grouped reads of `PerkDay` (by day and perk, by location), one of `MerchantDay`.
+them: a row a perk and day from `PerkDayTotal`, the top locations from `LocationDayTotal`
+(from `PerkDay` when one perk is shown), one read of `MerchantDay`.
 """
 
 from collections import defaultdict
@@ -15,7 +16,7 @@ from django.db.models import F, QuerySet, Sum
 from loyalty.scoring.selectors import HOLD_ACTIVE, holds_of_merchant
 from perks.catalog.models import Perk, PerkType
 from perks.merchants.models import Location, Merchant
-from perks.vouchers.models import MerchantDay, PerkDay
+from perks.vouchers.models import LocationDayTotal, MerchantDay, PerkDay, PerkDayTotal
 from perks.vouchers.services.rollup import COUNTS, Figures
 
 TOP_LOCATIONS = 5
@@ -71,25 +72,24 @@ def dashboard_figures(
     perks = [perk] if perk is not None else list(perks)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     figures = Dashboard(days=days, perks=perks)
-    rows = PerkDay.objects.filter(merchant=merchant, day__gte=first, day__lte=last)
-    if perk is not None:
-        rows = rows.filter(perk=perk)
-    _by_day(figures, rows)
-    _by_location(figures, rows)
-    _waived(figures)
+    in_range = {"merchant": merchant, "day__gte": first, "day__lte": last}
     if perk is None:
-        funded = MerchantDay.objects.filter(merchant=merchant, day__gte=first, day__lte=last)
+        _by_day(figures, PerkDayTotal.objects.filter(**in_range))
+        _by_location(figures, LocationDayTotal.objects.filter(**in_range))
+        funded = MerchantDay.objects.filter(**in_range)
         figures.points_funded = funded.aggregate(points=Sum("points_funded"))["points"] or 0
+    else:
+        _by_day(figures, PerkDayTotal.objects.filter(**in_range, perk=perk))
+        _by_location(figures, PerkDay.objects.filter(**in_range, perk=perk))
+    _waived(figures)
     figures.holds_active = holds_of_merchant(merchant_ref=merchant.ref, state=HOLD_ACTIVE).count()
     return figures
 
 
-def _by_day(figures: Dashboard, rows: QuerySet[PerkDay]) -> None:
+def _by_day(figures: Dashboard, rows: QuerySet[PerkDayTotal]) -> None:
     index = {day: n for n, day in enumerate(figures.days)}
-    sums = {name: Sum(name) for name in COUNTS}
-    grouped = rows.values_list("day", "perk_id").annotate(**sums).order_by()
     known = {perk.pk for perk in figures.perks}
-    for day, perk_id, *counts in grouped:
+    for day, perk_id, *counts in rows.values_list("day", "perk_id", *COUNTS):
         if perk_id not in known:
             continue
         totals = figures.totals.setdefault(perk_id, Figures())
@@ -98,7 +98,9 @@ def _by_day(figures: Dashboard, rows: QuerySet[PerkDay]) -> None:
         series[index[day]] += counts[COUNTS.index("redeemed")] - counts[COUNTS.index("reversed")]
 
 
-def _by_location(figures: Dashboard, rows: QuerySet[PerkDay]) -> None:
+def _by_location(figures: Dashboard, rows: QuerySet[PerkDay] | QuerySet[LocationDayTotal]) -> None:
+    """The top locations by net redemptions, from rows with a location and those counts:
+    `LocationDayTotal`'s, or one perk's `PerkDay`."""
     net = (
         rows.filter(redeemed__gt=0)
         .values_list("location_id")

@@ -454,13 +454,30 @@ class AutoIssueSweep(models.Model):
         return f"auto-issue swept through tier change {self.through}"
 
 
-class PerkDay(models.Model):
+class PerkFigures(models.Model):
+    """What the rollup counts of a perk on a day (perks.vouchers.services.rollup.Figures)."""
+
+    issued = models.PositiveIntegerField(default=0)
+    claimed = models.PositiveIntegerField(default=0)
+    redeemed = models.PositiveIntegerField(default=0)
+    reversed = models.PositiveIntegerField(default=0)
+    # Deposits waived by the perk's vouchers, net of reversals (a reversal may be counted
+    # before its redemption, so either may dip below zero for a moment), in the perk's currency.
+    deposits_waived = models.IntegerField(default=0)
+    deposits_waived_amount = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class PerkDay(PerkFigures):
     """A merchant's figures for one perk on one day at one location (none for issuing, which
     happens nowhere in particular), which the portal's dashboard reads instead of the
     vouchers and redemptions themselves (perks.vouchers.rollup).
 
     Redemption figures move in the transaction that records the redemption's (or the
-    reversal's) usage row, by F(), so a side effect run twice counts once; issuing figures,
+    reversal's) usage row, by F(), so a side effect run twice counts once, and so do the
+    sums over locations and over perks (`PerkDayTotal`, `LocationDayTotal`); issuing figures,
     and the repair of any drift, come from beat's recount of today and yesterday. A reversal
     counts on its redemption's row: a day's net redemptions are `redeemed - reversed`. Days
     are in settings.TIME_ZONE.
@@ -472,14 +489,6 @@ class PerkDay(models.Model):
     location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    issued = models.PositiveIntegerField(default=0)
-    claimed = models.PositiveIntegerField(default=0)
-    redeemed = models.PositiveIntegerField(default=0)
-    reversed = models.PositiveIntegerField(default=0)
-    # Deposits waived by the perk's vouchers, net of reversals (a reversal may be counted
-    # before its redemption, so either may dip below zero for a moment), in the perk's currency.
-    deposits_waived = models.IntegerField(default=0)
-    deposits_waived_amount = models.DecimalField(max_digits=18, decimal_places=4, default=0)
 
     class Meta:
         constraints = [
@@ -491,6 +500,48 @@ class PerkDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_id} {self.day} perk {self.perk_id} at {self.location_id}"
+
+
+class PerkDayTotal(PerkFigures):
+    """One perk's figures for one day at all its locations: the sum of its `PerkDay` rows,
+    kept beside them by the same writers (perks.vouchers.services.rollup), so that the
+    dashboard reads a row a perk and day, however many locations the merchant has."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    perk = models.ForeignKey(Perk, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "day", "perk"], name="perk_day_total_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.day} perk {self.perk_id}"
+
+
+class LocationDayTotal(models.Model):
+    """One location's redemptions and reversals for one day, of all the merchant's perks
+    (none: redemptions where no location was named): the sum of its `PerkDay` rows, kept
+    as `PerkDayTotal` is, for the dashboard's top locations."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    redeemed = models.PositiveIntegerField(default=0)
+    reversed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                F("merchant"), F("day"), Coalesce(F("location"), Value(0)), name="location_day_total_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.day} at {self.location_id}"
 
 
 class MerchantDay(models.Model):

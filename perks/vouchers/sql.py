@@ -11,12 +11,13 @@ with a handful of parameters (no 65,535-parameter ceiling, no per-row round trip
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, Field, Model, Q, QuerySet, Value, When
 
 from loyalty.core.partitioning import keys_insert_new
 from loyalty.core.sql import Columns, Statement, database, instances, prepared_cursor, row_read
@@ -333,3 +334,63 @@ def lookups_insert(*, redemption_ids: Sequence[int]) -> None:
     rows, row_params = _rows(("id",), ("bigint",), [list(redemption_ids)])
     with prepared_cursor() as cursor:
         cursor.execute(LOOKUPS_INSERT.sql.format(rows=rows), [LookupPurpose.REDEMPTION.value, *row_params])
+
+
+# Counts added to rows of the dashboard's rollup (perks.vouchers.services.rollup) that the
+# caller has locked: `{rows}` a row each, its merchant and id and what to add to each of
+# `{counts}`.
+ROLLUP_ADD = Statement(
+    "UPDATE {table} SET {sets} FROM {rows} WHERE {table}.merchant_id = r.merchant_id AND {table}.id = r.id",
+    replaces="perks.vouchers.sql:rollup_add_orm",
+)
+
+
+def rollup_add(
+    *, model: type[Model], counts: Sequence[str], moves: Mapping[tuple[int, int], Sequence[Any]]
+) -> None:
+    """Add to each row of `model` named in `moves` by (merchant id, primary key), rows this
+    transaction has locked, its numbers, one for each of `counts`, in one statement."""
+    if not moves:
+        return
+    table = model._meta.db_table
+    types = ["bigint", "bigint", *(_column_type(model, name) for name in counts)]
+    keys = sorted(moves)
+    columns = [
+        [merchant_id for merchant_id, _ in keys],
+        [pk for _, pk in keys],
+        *([_number(moves[key][n], kind) for key in keys] for n, kind in enumerate(types[2:])),
+    ]
+    rows, params = _rows(("merchant_id", "id", *counts), types, columns)
+    sets = ", ".join(f"{name} = {table}.{name} + r.{name}" for name in counts)
+    with connection.cursor() as cursor:
+        cursor.execute(ROLLUP_ADD.sql.format(table=table, sets=sets, rows=rows), params)
+
+
+def _column_type(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    kind = field.db_type(connection) if isinstance(field, Field) else None
+    if kind is None:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return kind
+
+
+def _number(value: Any, kind: str) -> Any:
+    """A count as `_rows` carries it to a column of `kind`: a decimal column's as a Decimal
+    (as text on SQLite, whose JSON has no decimal), others as they are."""
+    if not kind.startswith(("numeric", "decimal")):
+        return value
+    return Decimal(value) if connection.vendor == "postgresql" else str(value)
+
+
+def rollup_add_orm(
+    *, model: type[Model], counts: Sequence[str], moves: Mapping[tuple[int, int], Sequence[Any]]
+) -> None:
+    """What `rollup_add` does, a row at a time by F()."""
+    for merchant_id, pk in sorted(moves):
+        model._default_manager.filter(pk=pk, merchant_id=merchant_id).update(
+            **{
+                name: F(name) + value
+                for name, value in zip(counts, moves[(merchant_id, pk)], strict=True)
+                if value
+            }
+        )

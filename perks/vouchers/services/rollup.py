@@ -1,39 +1,46 @@
-"""The daily rollup the portal's dashboard reads (`PerkDay`, `MerchantDay`), kept two ways.
+"""The daily rollup the portal's dashboard reads, kept two ways: `PerkDay` (a perk at a
+location on a day), its sums over locations (`PerkDayTotal`) and over perks
+(`LocationDayTotal`), and `MerchantDay`. Each of the first three is a `Grain`.
 
-The redemption side effects count each redemption, and each reversal, into its row in the
-transaction that inserts its usage row: the usage row is the side effect's once-only
-marker, so a side effect run twice, or two at once, count once. Counts move by F(); a row
-missing is first inserted empty (ON CONFLICT DO NOTHING), so two first redemptions of a day
-cannot both insert it.
+The redemption side effects count each redemption, and each reversal, into its row of
+each grain in the transaction that inserts its usage row: the usage row is the side
+effect's once-only marker, so a side effect run twice, or two at once, count once. Counts
+move by F(); a row missing is first inserted empty (ON CONFLICT DO NOTHING), so two first
+redemptions of a day cannot both insert it.
 
-Beat's recount (`rollup_recount`) rewrites today's and yesterday's rows from the source
-tables, which brings in what only it counts (vouchers issued and claimed, points funded)
-and repairs any drift. It locks the rows it rewrites before it counts, in primary-key
-order, as the side effects take them: a side effect that has not committed waits and adds
-its count on top of the recount, which could not see it; one that committed is in the
-count. A row a side effect inserts while the recount runs is left to that side effect.
+Beat's recount (`rollup_recount`) rewrites today's and yesterday's `PerkDay` rows from the
+source tables, which brings in what only it counts (vouchers issued and claimed, points
+funded) and repairs any drift, then the sums from those rows. It locks the rows it
+rewrites before it counts, grain after grain, each in primary-key order, as the side
+effects take them: a side effect that has not committed waits and adds its count on top of
+the recount, which could not see it; one that committed is in the count. A row a side
+effect inserts while the recount runs is left to that side effect.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db import models, transaction
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from loyalty.points.models import AccountKind, Posting, TransactionKind
 from perks.catalog.models import PerkType
 from perks.merchants.models import Merchant
+from perks.vouchers import sql
 from perks.vouchers.models import (
+    LocationDayTotal,
     MerchantDay,
     PerkDay,
+    PerkDayTotal,
     Redemption,
     UsageKind,
     UsageRecord,
@@ -41,8 +48,10 @@ from perks.vouchers.models import (
     VoucherSource,
 )
 
-# (merchant, day, perk, location): the key of a PerkDay row.
+# (merchant, day, perk, location): the key of a PerkDay row. Other grains' keys are
+# tuples of some of these.
 Key = tuple[int, date, int, int | None]
+AnyKey = tuple[Any, ...]
 
 
 @dataclass
@@ -62,6 +71,37 @@ class Figures:
 
 
 COUNTS = tuple(field.name for field in fields(Figures))
+
+
+@dataclass(frozen=True)
+class Grain:
+    """One table of the rollup: its model, the `PerkDay` key fields its rows are keyed by,
+    and the counts it keeps."""
+
+    model: type[models.Model]
+    key: tuple[str, ...]
+    counts: tuple[str, ...] = COUNTS
+
+    def project(self, key: Key) -> AnyKey:
+        return tuple(key[_PERK_DAY_KEY.index(name)] for name in self.key)
+
+    def sums(self, moves: dict[Key, Figures]) -> dict[AnyKey, Figures]:
+        """`PerkDay` moves (or rows) summed to this grain's rows; none that move none of
+        its counts."""
+        summed: dict[AnyKey, Figures] = defaultdict(Figures)
+        for key, move in moves.items():
+            if any(getattr(move, name) for name in self.counts):
+                summed[self.project(key)].add(move)
+        return summed
+
+
+_PERK_DAY_KEY = ("merchant_id", "day", "perk_id", "location_id")
+PERK_DAY = Grain(PerkDay, _PERK_DAY_KEY)
+PERK_DAY_TOTAL = Grain(PerkDayTotal, ("merchant_id", "day", "perk_id"))
+LOCATION_DAY_TOTAL = Grain(LocationDayTotal, ("merchant_id", "day", "location_id"), ("redeemed", "reversed"))
+# In the order both writers lock them.
+GRAINS = (PERK_DAY, PERK_DAY_TOTAL, LOCATION_DAY_TOTAL)
+TOTALS = GRAINS[1:]
 
 
 def rollup_zone() -> ZoneInfo:
@@ -102,69 +142,113 @@ def _waived(benefit: Any) -> Decimal:
 
 
 def _rows_add(moves: dict[Key, Figures]) -> None:
-    """Add each move to its row: the missing rows inserted empty first, in key order (so two
-    transactions inserting the same keys wait rather than deadlock), then each row moved by
-    F(), in primary-key order (as the recount locks them)."""
-    keys = sorted(moves, key=_sortable)
-    _rows_ensure(keys)
-    for pk, key in sorted(_row_ids(keys).items()):
-        move = moves[key]
-        PerkDay.objects.filter(pk=pk, merchant_id=key[0]).update(
-            **{name: F(name) + getattr(move, name) for name in COUNTS if getattr(move, name)}
-        )
+    """Add each move to its row of each grain: the missing rows inserted empty first, in
+    key order (so two transactions inserting the same keys wait rather than deadlock), then
+    the rows locked in primary-key order (as the recount locks them) and moved in one
+    statement."""
+    for grain in GRAINS:
+        summed = moves if grain is PERK_DAY else grain.sums(moves)
+        keys = sorted(summed, key=_sortable)
+        _rows_ensure(grain, keys)
+        moves_by_row = {
+            (key[0], pk): [getattr(summed[key], name) for name in grain.counts]
+            for pk, key in _rows_locked(grain, keys).items()
+        }
+        sql.rollup_add(model=grain.model, counts=grain.counts, moves=moves_by_row)
 
 
-def _sortable(key: Key) -> tuple[int, date, int, int]:
-    merchant_id, day, perk_id, location_id = key
-    return merchant_id, day, perk_id, location_id or 0
+def _sortable(key: AnyKey) -> tuple[Any, ...]:
+    return tuple(0 if part is None else part for part in key)
 
 
-def _rows_ensure(keys: Iterable[Key]) -> None:
-    PerkDay.objects.bulk_create(
-        [PerkDay(merchant_id=m, day=d, perk_id=p, location_id=loc) for m, d, p, loc in keys],
-        ignore_conflicts=True,
+def _rows_ensure(grain: Grain, keys: Iterable[AnyKey]) -> None:
+    grain.model._default_manager.bulk_create(
+        [grain.model(**dict(zip(grain.key, key, strict=True))) for key in keys], ignore_conflicts=True
     )
 
 
-def _row_ids(keys: Sequence[Key]) -> dict[int, Key]:
-    """The primary key of each key's row."""
+def _rows_locked(grain: Grain, keys: Sequence[AnyKey]) -> dict[int, AnyKey]:
+    """The primary key of each key's row, the rows locked in primary-key order."""
     if not keys:
         return {}
     match = Q()
-    for merchant_id, day, perk_id, location_id in keys:
-        match |= Q(merchant_id=merchant_id, day=day, perk_id=perk_id, location_id=location_id)
+    for key in keys:
+        match |= Q(**dict(zip(grain.key, key, strict=True)))
     wanted = set(keys)
-    rows = PerkDay.objects.filter(match).values_list("pk", "merchant_id", "day", "perk_id", "location_id")
-    found = {
-        pk: (merchant_id, day, perk_id, location_id) for pk, merchant_id, day, perk_id, location_id in rows
-    }
-    return {pk: key for pk, key in found.items() if key in wanted}
+    rows = (
+        grain.model._default_manager.filter(match)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", *grain.key)
+    )
+    return {pk: tuple(key) for pk, *key in rows if tuple(key) in wanted}
 
 
 def rollup_recount(*, first: date, last: date, merchant: Merchant | None = None) -> int:
     """Rewrite the rows of the days `first` to `last` (of one merchant, or all) from the
     source tables: vouchers issued and claimed, redemptions and reversals whose usage row is
-    recorded, deposits waived, points funded. Safe to run twice, and beside the side
-    effects. The number of PerkDay rows it changed."""
+    recorded, deposits waived, points funded; then their sums. Safe to run twice, and beside
+    the side effects. The number of PerkDay rows it changed."""
     merchant_ids = None if merchant is None else [merchant.pk]
     with transaction.atomic():
-        _rows_ensure(sorted(_perk_days(first, last, merchant_ids), key=_sortable))
-        rows = list(
-            _in_range(PerkDay.objects.all(), first, last, merchant_ids)
-            .select_for_update(of=("self",))
-            .order_by("pk")
-        )
-        counted = _perk_days(first, last, merchant_ids)
-        changed = []
-        for row in rows:
-            want = counted.get((row.merchant_id, row.day, row.perk_id, row.location_id), Figures())
-            if any(getattr(row, name) != getattr(want, name) for name in COUNTS):
-                for name in COUNTS:
-                    setattr(row, name, getattr(want, name))
-                changed.append(row)
-        PerkDay.objects.bulk_update(changed, COUNTS, batch_size=500)
+        changed = _rewrite(PERK_DAY, first, last, merchant_ids, lambda: _perk_days(first, last, merchant_ids))
+        _totals_rewrite(first, last, merchant_ids)
         _merchant_days_recount(first, last, merchant_ids)
+    return changed
+
+
+def rollup_totals_recount(*, first: date, last: date, merchant: Merchant | None = None) -> None:
+    """Rewrite the sums of the days `first` to `last` from their `PerkDay` rows as they
+    stand, for rows written there directly (demo data, benchmarks, tests)."""
+    with transaction.atomic():
+        _totals_rewrite(first, last, None if merchant is None else [merchant.pk])
+
+
+def _totals_rewrite(first: date, last: date, merchant_ids: list[int] | None) -> None:
+    for grain in TOTALS:
+        _rewrite(grain, first, last, merchant_ids, partial(_summed, grain, first, last, merchant_ids))
+
+
+def _rewrite(
+    grain: Grain,
+    first: date,
+    last: date,
+    merchant_ids: list[int] | None,
+    count: Callable[[], dict[AnyKey, Figures]],
+) -> int:
+    """Set the grain's rows of the range to what `count` says, counted after they are
+    locked; rows it does not name to zero. The number of rows changed."""
+    _rows_ensure(grain, sorted(count(), key=_sortable))
+    rows = list(
+        _in_range(grain.model._default_manager.all(), first, last, merchant_ids)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    counted = count()
+    changed = []
+    for row in rows:
+        want = counted.get(tuple(getattr(row, name) for name in grain.key), Figures())
+        if any(getattr(row, name) != getattr(want, name) for name in grain.counts):
+            for name in grain.counts:
+                setattr(row, name, getattr(want, name))
+            changed.append(row)
+    grain.model._default_manager.bulk_update(changed, grain.counts, batch_size=500)
     return len(changed)
+
+
+def _summed(grain: Grain, first: date, last: date, merchant_ids: list[int] | None) -> dict[AnyKey, Figures]:
+    """The grain's rows of the range as the sums of their `PerkDay` rows."""
+    rows = (
+        _in_range(PerkDay.objects.all(), first, last, merchant_ids)
+        .values_list(*grain.key)
+        .annotate(**{name: Sum(name) for name in grain.counts})
+        .order_by()
+    )
+    return {
+        tuple(row[: len(grain.key)]): Figures(**dict(zip(grain.counts, row[len(grain.key) :], strict=True)))
+        for row in rows
+        if any(row[len(grain.key) :])
+    }
 
 
 def rollup_recount_recent() -> int:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
+from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,8 +32,10 @@ from perks.merchants.permissions import Role, Scope
 from perks.merchants.services import api_key_create
 from perks.vouchers.errors import AlreadyReversed
 from perks.vouchers.models import (
+    LocationDayTotal,
     MerchantDay,
     PerkDay,
+    PerkDayTotal,
     Redemption,
     RedemptionReversal,
     UsageKind,
@@ -62,6 +65,7 @@ from tests.factories import (
     PurchaseFactory,
     StaffFactory,
 )
+from tests.support.migrations import migrate_to
 from tests.support.races import race
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +107,33 @@ def _rolled(merchant) -> dict:
         "day", "perk_id", "location_id", "redeemed", "reversed", "deposits_waived", "deposits_waived_amount"
     )
     return {(day, perk, location): list(counts) for day, perk, location, *counts in rows if any(counts[:3])}
+
+
+PERK_COUNTS = ("issued", "claimed", "redeemed", "reversed", "deposits_waived", "deposits_waived_amount")
+
+
+def _summed(merchant, key: tuple[str, ...], counts: tuple[str, ...]) -> dict:
+    """The merchant's PerkDay rows summed by `key` in Python, zero sums left out."""
+    summed: defaultdict[tuple, list[Any]] = defaultdict(lambda: [0] * len(counts))
+    for row in PerkDay.objects.filter(merchant=merchant).values(*key, *counts):
+        sums = summed[tuple(row[name] for name in key)]
+        for n, name in enumerate(counts):
+            sums[n] += row[name]
+    return {k: v for k, v in summed.items() if any(v)}
+
+
+def _stored(model, merchant, key: tuple[str, ...], counts: tuple[str, ...]) -> dict:
+    rows = model.objects.filter(merchant=merchant).values_list(*key, *counts)
+    return {tuple(row[: len(key)]): list(row[len(key) :]) for row in rows if any(row[len(key) :])}
+
+
+def _totals_agree(merchant) -> None:
+    """Each perk's and each location's day totals are the sums of its PerkDay rows."""
+    for model, key, counts in (
+        (PerkDayTotal, ("day", "perk_id"), PERK_COUNTS),
+        (LocationDayTotal, ("day", "location_id"), ("redeemed", "reversed")),
+    ):
+        assert _stored(model, merchant, key, counts) == _summed(merchant, key, counts), model.__name__
 
 
 def _issued_direct(merchant) -> dict:
@@ -211,6 +242,7 @@ class Shop(RuleBasedStateMachine):
     @invariant()
     def equals_the_direct_count(self):
         assert _rolled(self.merchant) == _direct(self.merchant)
+        _totals_agree(self.merchant)
 
     def teardown(self) -> None:
         transaction.savepoint_rollback(self.savepoint)
@@ -259,6 +291,9 @@ def test_a_side_effect_retried_counts_once(shop):
 
     row = PerkDay.objects.get(merchant=merchant, perk=perk)
     assert (row.redeemed, row.reversed) == (2, 1)
+    total = PerkDayTotal.objects.get(merchant=merchant, perk=perk)
+    assert (total.redeemed, total.reversed) == (2, 1)
+    _totals_agree(merchant)
 
 
 def test_the_recount_repairs_a_wrong_row_and_counts_issuing(shop):
@@ -274,6 +309,8 @@ def test_the_recount_repairs_a_wrong_row_and_counts_issuing(shop):
     PerkDay.objects.create(
         merchant=merchant, day=rollup_day(timezone.now()) - timedelta(days=1), perk=perk, redeemed=3
     )
+    PerkDayTotal.objects.filter(merchant=merchant).update(claimed=5)
+    LocationDayTotal.objects.filter(merchant=merchant).update(reversed=2)
 
     assert rollup_recount_recent() == 3
     assert rollup_recount_recent() == 0  # a second run finds nothing to change
@@ -287,6 +324,7 @@ def test_the_recount_repairs_a_wrong_row_and_counts_issuing(shop):
         (today, location.pk, 0, 1, 1, Decimal("120")),
         (today, None, 2, 0, 0, Decimal(0)),
     }
+    _totals_agree(merchant)
 
 
 def test_the_recount_counts_points_funded_net_of_reversed_earns(shop):
@@ -339,3 +377,31 @@ def test_recounts_racing_side_effects_lose_and_double_no_redemption():
 
     assert _rolled(merchant) == _direct(merchant)
     assert sum(row[0] for row in _rolled(merchant).values()) == 24
+    _totals_agree(merchant)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_sums_the_rows_there_are():
+    merchant = MerchantFactory.create()
+    perks = [PerkFactory.create(merchant=merchant) for _ in range(2)]
+    locations = [LocationFactory.create(merchant=merchant) for _ in range(2)]
+    today = rollup_day(timezone.now())
+    for n, (perk, location) in enumerate(product(perks, [None, *locations])):
+        PerkDay.objects.create(
+            merchant=merchant,
+            perk=perk,
+            location=location,
+            day=today - timedelta(days=n % 2),
+            issued=0 if location else 5,
+            redeemed=n + 1 if location else 0,
+            reversed=n % 2,
+            deposits_waived=n,
+            deposits_waived_amount=Decimal(n) / 4,
+        )
+    try:
+        migrate_to(("vouchers", "0008_part_history"))
+        migrate_to(("vouchers", "0009_dash_rollup_totals"))
+        assert PerkDayTotal.objects.count() == 4
+        _totals_agree(merchant)
+    finally:
+        migrate_to()  # every app at its latest again, for the tests after this one

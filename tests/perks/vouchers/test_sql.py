@@ -4,6 +4,7 @@ one's writes undone before the second runs."""
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -21,6 +22,8 @@ from perks.catalog.models import Perk
 from perks.vouchers.errors import VoucherAlreadyRedeemed
 from perks.vouchers.models import (
     Campaign,
+    LocationDayTotal,
+    PerkDay,
     Redemption,
     RedemptionChannel,
     RedemptionReversal,
@@ -39,6 +42,7 @@ from perks.vouchers.sql import (
     DUE_CLAIM,
     ID_RANGES,
     LOOKUPS_INSERT,
+    ROLLUP_ADD,
     USAGE_INSERT,
     USE_TAKE,
     USE_TAKE_HELD,
@@ -48,6 +52,8 @@ from perks.vouchers.sql import (
     due_claim_orm,
     id_ranges,
     id_ranges_python,
+    rollup_add,
+    rollup_add_orm,
     use_take_orm,
     voucher_for_use,
     voucher_for_use_orm,
@@ -362,3 +368,44 @@ def test_a_batch_of_reversals_writes_what_one_at_a_time_writes():
     recorded, rows = set_based
     assert recorded == len(ids) - 1
     assert [kind for _, kind, *_ in rows["usage"]].count("reversal") == len(ids)
+
+
+# ROLLUP_ADD: counts added to the dashboard's rollup rows in one statement, against an
+# UPDATE by F() a row at a time.
+
+
+@pytest.mark.parametrize(
+    ("model", "counts"),
+    [
+        (PerkDay, ("redeemed", "reversed", "deposits_waived", "deposits_waived_amount")),
+        (LocationDayTotal, ("redeemed", "reversed")),
+    ],
+)
+def test_rollup_counts_are_added_as_the_orm_adds_them(model, counts):
+    merchant = MerchantFactory.create()
+    perk = PerkFactory.create(merchant=merchant)
+    today = timezone.localdate()
+    keys = {"merchant": merchant} | ({"perk": perk} if model is PerkDay else {})
+    rows = [
+        model.objects.create(**keys, day=today - timedelta(days=n), redeemed=n + 3, reversed=1)
+        for n in range(3)
+    ]
+    untouched = model.objects.create(**keys, day=today - timedelta(days=9), redeemed=4)
+    deltas = {
+        (merchant.pk, rows[0].pk): (2, 0, 1, Decimal("120.5"))[: len(counts)],
+        (merchant.pk, rows[2].pk): (1, 1, -1, Decimal("-0.25"))[: len(counts)],
+        (merchant.pk, rows[1].pk): (0,) * len(counts),
+    }
+
+    def after(add):
+        return undone(
+            lambda: add(model=model, counts=counts, moves=deltas),
+            lambda: list(model.objects.order_by("pk").values_list("pk", *counts)),
+        )[1]
+
+    with executed() as texts:
+        set_based = after(rollup_add)
+    assert ran(ROLLUP_ADD, texts)
+    assert set_based == after(rollup_add_orm)
+    assert {pk: row for pk, *row in set_based}[rows[0].pk][0] == 5
+    assert (untouched.pk, 4, *(0,) * (len(counts) - 1)) in set_based

@@ -15,7 +15,7 @@ from perks.merchants.permissions import Role, Scope
 from perks.merchants.services import api_key_create
 from perks.vouchers.models import MerchantDay, PerkDay
 from perks.vouchers.services import voucher_issue, voucher_redeem
-from perks.vouchers.services.rollup import rollup_day, rollup_recount_recent
+from perks.vouchers.services.rollup import rollup_day, rollup_recount_recent, rollup_totals_recount
 from perks.vouchers.services.side_effects import redemption_side_effects_due
 from tests.factories import (
     HoldFactory,
@@ -132,6 +132,12 @@ def _rows(merchant, perk, *days_ago, redeemed=1):
         PerkDay.objects.create(
             merchant=merchant, perk=perk, day=_today() - timedelta(days=days), redeemed=redeemed
         )
+    _totals(merchant)
+
+
+def _totals(merchant):
+    """The day totals of the PerkDay rows a test wrote directly."""
+    rollup_totals_recount(first=_today() - timedelta(days=366), last=_today(), merchant=merchant)
 
 
 def test_the_period_and_the_perk_filter_the_figures(client, merchant):
@@ -193,6 +199,7 @@ def test_deposit_values_are_summed_per_currency(client, merchant):
             deposits_waived=1,
             deposits_waived_amount=Decimal(amount),
         )
+    _totals(merchant)
     _signed_in(client, merchant)
 
     _response, body = _page(client, merchant)

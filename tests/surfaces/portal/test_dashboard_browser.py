@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from perks.catalog.models import PerkType
 from perks.merchants.permissions import Role
 from perks.vouchers.models import MerchantDay, PerkDay
-from perks.vouchers.services.rollup import rollup_day
+from perks.vouchers.services.rollup import rollup_day, rollup_totals_recount
 from tests.factories import LocationFactory, PerkFactory, StaffFactory, UserFactory
 from tests.support.axe import serious_violations
 from tests.support.browser import screenshot, sign_in
@@ -57,6 +57,7 @@ def _quarter(merchant):
             rows.append(PerkDay(merchant=merchant, perk=perk, day=day, issued=20 - 3 * n, claimed=12 - 3 * n))
         MerchantDay.objects.create(merchant=merchant, day=day, points_funded=400 + days)
     PerkDay.objects.bulk_create(rows)
+    rollup_totals_recount(first=today - timedelta(days=90), last=today, merchant=merchant)
     return perks
 
 
