@@ -353,6 +353,7 @@ def _storage(inputs: dict[str, Any], a: dict[str, float]) -> list[StorageLine]:
     )
     monthly: list[tuple[str, float, str]] = [
         ("scoring_scoreevent", score_events, "score events a month"),
+        ("scoring_eventkey", score_events, "a key a score event, kept when its month is dropped"),
         (
             "scoring_scoresnapshot",
             a["members"] * a["days_month"] * changed.value,

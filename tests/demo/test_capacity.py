@@ -56,6 +56,7 @@ def fixture_inputs() -> dict[str, Any]:
                 table: {"rows": 1000, "bytes_per_row": size}
                 for table, size in {
                     "scoring_scoreevent": 300,
+                    "scoring_eventkey": 100,
                     "scoring_scoresnapshot": 200,
                     "points_posting": 150,
                     "vouchers_voucher": 300,
@@ -124,12 +125,12 @@ def test_the_model_from_fixture_figures_matches_the_hand_computed_results() -> N
     assert results["check: web and worker cores for redemptions from the whole"] == 417
     # database: 25,000 / 60 -> 417 for redemptions, 53 for GETs
     assert results["database cores"] == 470
-    # a month: events 0.6 TB, snapshots 13.5 G rows x 200 = 2.7 TB, postings 0.6, vouchers 0.15,
-    # redemptions 1.6, usage 0.4, deliveries 0.9
-    assert results["storage a month"] == pytest.approx(6.95)
-    assert results["storage retained"] == pytest.approx(166.8)
-    # primaries: max(470 / 16 -> 30, 166.8 / 4 -> 42) = 42, two copies
-    assert results["Citus worker nodes"] == 84
+    # a month: events 0.6 TB and their keys 0.2, snapshots 13.5 G rows x 200 = 2.7 TB, postings
+    # 0.6, vouchers 0.15, redemptions 1.6, usage 0.4, deliveries 0.9
+    assert results["storage a month"] == pytest.approx(7.15)
+    assert results["storage retained"] == pytest.approx(171.6)
+    # primaries: max(470 / 16 -> 30, 171.6 / 4 -> 43) = 43, two copies
+    assert results["Citus worker nodes"] == 86
     # 150,000 transactions a second / (20,000 x 0.6) -> 13
     assert results["PgBouncer processes"] == 13
     assert results["Redis instances"] == 2
@@ -162,7 +163,7 @@ def test_the_command_prints_the_model_from_a_folder(
 
     out = capsys.readouterr().out
     assert "| web cores | 331 |" in out
-    assert "| Citus worker nodes | 84 |" in out
+    assert "| Citus worker nodes | 86 |" in out
     assert "redeem_api.json `figures.whole_rps` / row_sizes.json `machine.cores`" in out
 
 
