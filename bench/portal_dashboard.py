@@ -39,7 +39,7 @@ from perks.catalog.services import perk_create
 from perks.merchants.models import Location, Merchant
 from perks.merchants.services import location_create, merchant_create
 from perks.vouchers.models import LocationDayTotal, MerchantDay, PerkDay, PerkDayTotal
-from perks.vouchers.services.rollup import rollup_day, rollup_totals_recount
+from perks.vouchers.services.rollup import COUNTS, PERK_DAY, rollup_day, rollup_totals_recount
 from surfaces.portal import charts
 
 SCALE: dict[str, dict[str, Any]] = {
@@ -49,18 +49,7 @@ SCALE: dict[str, dict[str, Any]] = {
 TARGET_MS = 150.0
 REDEMPTIONS_A_ROW = 27  # on average: 40 × 25 × 365 rows of it make ten million
 WAIVER_EVERY = 10
-COLUMNS = (
-    "merchant_id",
-    "day",
-    "perk_id",
-    "location_id",
-    "issued",
-    "claimed",
-    "redeemed",
-    "reversed",
-    "deposits_waived",
-    "deposits_waived_amount",
-)
+COLUMNS = PERK_DAY.key + COUNTS  # a PerkDay row as _rows writes it
 
 
 def run(scale: str) -> BenchResult:

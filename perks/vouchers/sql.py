@@ -236,12 +236,19 @@ def _expires_at(perk: Perk, now: datetime) -> datetime:
 
 
 def _rows(names: Sequence[str], types: Sequence[str], columns: Sequence[list[Any]]) -> tuple[str, list[Any]]:
-    """A FROM item `r` with one row per position of the equally long `columns`."""
+    """A FROM item `r` with one row per position of the equally long `columns`. A decimal
+    column's values travel as Decimals (one array type on PostgreSQL; text in SQLite's JSON,
+    which has no decimal)."""
+    columns = [
+        [Decimal(value) for value in column] if kind.startswith(("numeric", "decimal")) else column
+        for kind, column in zip(types, columns, strict=True)
+    ]
     if connection.vendor == "postgresql":
         arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-        return f"unnest({arrays}) AS r({', '.join(names)})", list(columns)
+        return f"unnest({arrays}) AS r({', '.join(names)})", columns
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(names))
-    return f"(SELECT {picks} FROM json_each(%s)) AS r", [json.dumps(list(zip(*columns, strict=True)))]  # nosec B608  # model names and constants only; values are bound parameters
+    rows = json.dumps(list(zip(*columns, strict=True)), default=str)
+    return f"(SELECT {picks} FROM json_each(%s)) AS r", [rows]  # nosec B608  # model names and constants only; values are bound parameters
 
 
 # The next `batch` redemptions whose side effects are due, oldest first, marked as
@@ -358,7 +365,7 @@ def rollup_add(
     columns = [
         [merchant_id for merchant_id, _ in keys],
         [pk for _, pk in keys],
-        *([_number(moves[key][n], kind) for key in keys] for n, kind in enumerate(types[2:])),
+        *([moves[key][n] for key in keys] for n in range(len(counts))),
     ]
     rows, params = _rows(("merchant_id", "id", *counts), types, columns)
     sets = ", ".join(f"{name} = {table}.{name} + r.{name}" for name in counts)
@@ -372,14 +379,6 @@ def _column_type(model: type[Model], name: str) -> str:
     if kind is None:
         raise TypeError(f"{model.__name__}.{name} is not a column")
     return kind
-
-
-def _number(value: Any, kind: str) -> Any:
-    """A count as `_rows` carries it to a column of `kind`: a decimal column's as a Decimal
-    (as text on SQLite, whose JSON has no decimal), others as they are."""
-    if not kind.startswith(("numeric", "decimal")):
-        return value
-    return Decimal(value) if connection.vendor == "postgresql" else str(value)
 
 
 def rollup_add_orm(

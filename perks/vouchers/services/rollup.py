@@ -199,7 +199,7 @@ def rollup_recount(*, first: date, last: date, merchant: Merchant | None = None)
 
 def rollup_totals_recount(*, first: date, last: date, merchant: Merchant | None = None) -> None:
     """Rewrite the sums of the days `first` to `last` from their `PerkDay` rows as they
-    stand, for rows written there directly (demo data, benchmarks, tests)."""
+    stand, for rows written there directly (benchmarks, tests)."""
     with transaction.atomic():
         _totals_rewrite(first, last, None if merchant is None else [merchant.pk])
 

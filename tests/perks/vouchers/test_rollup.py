@@ -49,7 +49,7 @@ from perks.vouchers.services import (
     voucher_issue,
     voucher_redeem,
 )
-from perks.vouchers.services.rollup import rollup_day, rollup_recount, rollup_recount_recent
+from perks.vouchers.services.rollup import COUNTS, rollup_day, rollup_recount, rollup_recount_recent
 from perks.vouchers.services.side_effects import (
     redemption_side_effects_due,
     redemptions_side_effects_apply,
@@ -109,9 +109,6 @@ def _rolled(merchant) -> dict:
     return {(day, perk, location): list(counts) for day, perk, location, *counts in rows if any(counts[:3])}
 
 
-PERK_COUNTS = ("issued", "claimed", "redeemed", "reversed", "deposits_waived", "deposits_waived_amount")
-
-
 def _summed(merchant, key: tuple[str, ...], counts: tuple[str, ...]) -> dict:
     """The merchant's PerkDay rows summed by `key` in Python, zero sums left out."""
     summed: defaultdict[tuple, list[Any]] = defaultdict(lambda: [0] * len(counts))
@@ -130,7 +127,7 @@ def _stored(model, merchant, key: tuple[str, ...], counts: tuple[str, ...]) -> d
 def _totals_agree(merchant) -> None:
     """Each perk's and each location's day totals are the sums of its PerkDay rows."""
     for model, key, counts in (
-        (PerkDayTotal, ("day", "perk_id"), PERK_COUNTS),
+        (PerkDayTotal, ("day", "perk_id"), COUNTS),
         (LocationDayTotal, ("day", "location_id"), ("redeemed", "reversed")),
     ):
         assert _stored(model, merchant, key, counts) == _summed(merchant, key, counts), model.__name__
