@@ -86,8 +86,8 @@ class Grain:
         return tuple(key[_PERK_DAY_KEY.index(name)] for name in self.key)
 
     def sums(self, moves: dict[Key, Figures]) -> dict[AnyKey, Figures]:
-        """`PerkDay` moves (or rows) summed to this grain's rows; none that move none of
-        its counts."""
+        """`PerkDay` moves summed to this grain's rows (`PERK_DAY`'s are the moves
+        themselves); none that move none of its counts."""
         summed: dict[AnyKey, Figures] = defaultdict(Figures)
         for key, move in moves.items():
             if any(getattr(move, name) for name in self.counts):
@@ -147,7 +147,7 @@ def _rows_add(moves: dict[Key, Figures]) -> None:
     the rows locked in primary-key order (as the recount locks them) and moved in one
     statement."""
     for grain in GRAINS:
-        summed = moves if grain is PERK_DAY else grain.sums(moves)
+        summed = grain.sums(moves)
         keys = sorted(summed, key=_sortable)
         _rows_ensure(grain, keys)
         moves_by_row = {
